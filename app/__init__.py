@@ -1,0 +1,1 @@
+"""schoolgraph: one typed GraphQL graph over a school's student data."""

@@ -1,0 +1,246 @@
+"""Assessments: i-Ready diagnostics and generic assessments, academic years and growth."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.assessments.models import Assessment, AssessmentKind
+from app.audit import service as audit
+from app.auth.principal import Principal
+from app.core.errors import ErrorCode, Validator
+from app.students import service as students
+
+# i-Ready exports say "Reading" for ELA.
+SUBJECT_ALIASES = {"READING": "ELA", "ELA": "ELA", "MATH": "MATH", "MATHEMATICS": "MATH"}
+_LEVELS_BELOW = re.compile(r"(\d+)\s*(?:or more\s+)?grade levels?\s+below", re.IGNORECASE)
+_LEVELS_ABOVE = re.compile(r"(\d+)\s*(?:or more\s+)?grade levels?\s+above", re.IGNORECASE)
+
+
+def academic_year_for(day: date) -> str:
+    """A school year starts on 1 August: 2025-09-10 and 2026-03-01 are both '2025-2026'."""
+    start = day.year if day.month >= 8 else day.year - 1
+    return f"{start}-{start + 1}"
+
+
+def grade_levels_relative(relative_placement: str | None) -> int | None:
+    """'2 Grade Levels Below' -> -2; 'Early On Grade Level' / 'Mid or Above' -> 0."""
+    if not relative_placement:
+        return None
+    text = relative_placement.strip()
+    if m := _LEVELS_BELOW.search(text):
+        return -int(m.group(1))
+    if m := _LEVELS_ABOVE.search(text):
+        return int(m.group(1))
+    if re.search(r"grade level", text, re.IGNORECASE):
+        return 0
+    return None
+
+
+def normalise_subject(subject: str) -> str:
+    cleaned = subject.strip().upper()
+    return SUBJECT_ALIASES.get(cleaned, cleaned)
+
+
+@dataclass
+class AssessmentData:
+    student_id: uuid.UUID
+    kind: AssessmentKind
+    subject: str
+    taken_on: date
+    name: str | None = None
+    academic_year: str | None = None
+    score: Decimal | None = None
+    max_score: Decimal | None = None
+    scale_score: int | None = None
+    placement: str | None = None
+    relative_placement: str | None = None
+    percentile: int | None = None
+    lexile: str | None = None
+    quantile: str | None = None
+    typical_growth: int | None = None
+    domain_scores: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Growth:
+    subject: str
+    academic_year: str
+    first_score: int
+    latest_score: int
+    points: int
+    typical_growth: int | None
+
+    @property
+    def percent_of_typical(self) -> float | None:
+        if not self.typical_growth:
+            return None
+        return round(self.points * 100 / self.typical_growth, 1)
+
+
+def _validate(data: AssessmentData) -> None:
+    v = Validator()
+    v.text("subject", data.subject, max_length=50, required=True)
+    v.text("name", data.name, max_length=200)
+    if data.kind is AssessmentKind.DIAGNOSTIC:
+        if data.scale_score is None:
+            v.add("scaleScore", "a diagnostic needs scaleScore", ErrorCode.REQUIRED)
+        v.int_range("scaleScore", data.scale_score, 100, 800)
+        if normalise_subject(data.subject) not in {"ELA", "MATH"}:
+            v.add("subject", "a diagnostic's subject is ELA (Reading) or MATH", ErrorCode.INVALID)
+    else:
+        if data.score is None:
+            v.add("score", f"a {data.kind.value.lower()} needs score", ErrorCode.REQUIRED)
+        if data.max_score is not None and data.max_score <= 0:
+            v.add("maxScore", "maxScore must be positive", ErrorCode.OUT_OF_RANGE)
+        if (
+            data.score is not None
+            and data.max_score is not None
+            and not 0 <= data.score <= data.max_score
+        ):
+            v.add("score", "score must be between 0 and maxScore", ErrorCode.OUT_OF_RANGE)
+    v.int_range("percentile", data.percentile, 1, 99)
+    if data.academic_year and not re.fullmatch(r"\d{4}-\d{4}", data.academic_year):
+        v.add("academicYear", "academicYear looks like 2025-2026", ErrorCode.INVALID)
+    v.raise_if_any()
+
+
+async def record(
+    session: AsyncSession, *, actor: Principal, data: AssessmentData, source: str = "console"
+) -> Assessment:
+    """Insert or replace (same student, kind, subject, date and name) an assessment."""
+    (row,) = await record_many(session, actor=actor, items=[data], source=source)
+    return row
+
+
+async def record_many(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    items: list[AssessmentData],
+    source: str = "console",
+) -> list[Assessment]:
+    """Record several assessments, then recompute the students' risk once."""
+    from app.risk import service as risk
+
+    rows = [await _record_one(session, actor=actor, data=d, source=source) for d in items]
+    await risk.recompute(
+        session, actor=actor, student_ids={d.student_id for d in items}, trigger="assessment"
+    )
+    return rows
+
+
+async def _record_one(
+    session: AsyncSession, *, actor: Principal, data: AssessmentData, source: str
+) -> Assessment:
+    _validate(data)
+    await students.require(session, org_id=actor.org_id, student_id=data.student_id)
+    subject = normalise_subject(data.subject)
+    name = data.name.strip() if data.name else None
+    existing = (
+        await session.execute(
+            select(Assessment).where(
+                Assessment.org_id == actor.org_id,
+                Assessment.student_id == data.student_id,
+                Assessment.kind == data.kind,
+                Assessment.subject == subject,
+                Assessment.taken_on == data.taken_on,
+                Assessment.name.is_not_distinct_from(name),
+            )
+        )
+    ).scalar_one_or_none()
+    before = None if existing is None else audit.snapshot(existing)
+    row = existing or Assessment(org_id=actor.org_id, student_id=data.student_id)
+    row.kind = data.kind
+    row.subject = subject
+    row.name = name
+    row.taken_on = data.taken_on
+    row.academic_year = data.academic_year or academic_year_for(data.taken_on)
+    row.source = source
+    row.score = data.score
+    row.max_score = data.max_score
+    row.scale_score = data.scale_score
+    row.placement = data.placement
+    row.relative_placement = data.relative_placement
+    row.grade_levels_relative = grade_levels_relative(data.relative_placement)
+    row.percentile = data.percentile
+    row.lexile = data.lexile
+    row.quantile = data.quantile
+    row.typical_growth = data.typical_growth
+    row.domain_scores = data.domain_scores
+    session.add(row)
+    await audit.record(session, actor=actor, action="assessment.record", entity=row, before=before)
+    return row
+
+
+async def for_students(
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID,
+    student_ids: Iterable[uuid.UUID],
+    subject: str | None = None,
+) -> dict[uuid.UUID, list[Assessment]]:
+    """Each student's assessments, newest first."""
+    ids = list(student_ids)
+    stmt = select(Assessment).where(Assessment.org_id == org_id, Assessment.student_id.in_(ids))
+    if subject:
+        stmt = stmt.where(Assessment.subject == normalise_subject(subject))
+    stmt = stmt.order_by(Assessment.taken_on.desc(), Assessment.id)
+    out: dict[uuid.UUID, list[Assessment]] = {sid: [] for sid in ids}
+    for row in (await session.execute(stmt)).scalars():
+        out[row.student_id].append(row)
+    return out
+
+
+async def latest_diagnostics(
+    session: AsyncSession, *, org_id: uuid.UUID, student_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[Assessment]]:
+    """Each student's latest diagnostic per subject, in one statement."""
+    ids = list(student_ids)
+    stmt = (
+        select(Assessment)
+        .where(
+            Assessment.org_id == org_id,
+            Assessment.student_id.in_(ids),
+            Assessment.kind == AssessmentKind.DIAGNOSTIC,
+        )
+        .distinct(Assessment.student_id, Assessment.subject)
+        .order_by(Assessment.student_id, Assessment.subject, Assessment.taken_on.desc())
+    )
+    out: dict[uuid.UUID, list[Assessment]] = {sid: [] for sid in ids}
+    for row in (await session.execute(stmt)).scalars():
+        out[row.student_id].append(row)
+    return out
+
+
+def growth(diagnostics: Iterable[Assessment]) -> list[Growth]:
+    """Per subject and year: the change from the first to the latest diagnostic."""
+    by_key: dict[tuple[str, str], list[Assessment]] = {}
+    for row in diagnostics:
+        if row.kind is AssessmentKind.DIAGNOSTIC and row.scale_score is not None:
+            by_key.setdefault((row.subject, row.academic_year), []).append(row)
+    out = []
+    for (subject, year), rows in sorted(by_key.items()):
+        rows.sort(key=lambda r: r.taken_on)
+        first, latest = rows[0], rows[-1]
+        assert first.scale_score is not None and latest.scale_score is not None
+        typical = next((r.typical_growth for r in reversed(rows) if r.typical_growth), None)
+        out.append(
+            Growth(
+                subject=subject,
+                academic_year=year,
+                first_score=first.scale_score,
+                latest_score=latest.scale_score,
+                points=latest.scale_score - first.scale_score,
+                typical_growth=typical,
+            )
+        )
+    return out

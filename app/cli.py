@@ -1,0 +1,240 @@
+"""The `schoolgraph` command: dev, serve, migrate, seed, org create, token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+
+from app.config import Settings, get_settings
+from app.devservices import EmbeddedServices
+from app.orgs.models import Role
+
+
+@dataclass
+class Runtime:
+    database_url: str
+    redis_url: str
+    jwt_secret: str | None
+    embedded: EmbeddedServices | None
+
+    def close(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop_if_started_here()
+
+
+def _runtime(settings: Settings, data_dir: Path) -> Runtime:
+    """The servers to use: the environment's URLs, else the embedded ones of data_dir."""
+    embedded = None
+    db_url, redis_url = settings.database_url, settings.redis_url
+    if not db_url or not redis_url:
+        embedded = EmbeddedServices(data_dir).start()
+        db_url = db_url or embedded.database_url
+        redis_url = redis_url or embedded.redis_url
+    secret = settings.jwt_secret
+    if not secret and not settings.jwt_jwks_url:
+        # Dev only: a secret generated once and kept in the data dir.
+        secret = (embedded or EmbeddedServices(data_dir)).jwt_secret()
+    return Runtime(db_url, redis_url, secret, embedded)
+
+
+def _terminate_on_sigterm() -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _serve(runtime: Runtime, settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from app.main import create_app
+
+    app = create_app(
+        settings=settings,
+        database_url=runtime.database_url,
+        redis_url=runtime.redis_url,
+        jwt_secret=runtime.jwt_secret,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info", ws_ping_interval=20)
+
+
+async def _with_db(runtime: Runtime, settings: Settings, work):  # type: ignore[no-untyped-def]
+    from app.db import Database, create_engine
+
+    db = Database(create_engine(settings, runtime.database_url), settings.db_app_role)
+    try:
+        return await work(db)
+    finally:
+        await db.dispose()
+
+
+def _token(secret: str, org: str, role: Role, sub: str, hours: float) -> str:
+    from app.auth.tokens import issue
+
+    return issue(secret, sub=sub, org=org, role=role, ttl=timedelta(hours=hours))
+
+
+def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
+    from app import migrate
+    from app.seed import seed_demo
+
+    runtime = _runtime(settings, args.data_dir)
+    try:
+        print("Migrating the database…", flush=True)
+        migrate.upgrade(runtime.database_url)
+        created = asyncio.run(_with_db(runtime, settings, seed_demo))
+        if created:
+            print("Seeded the demo school (org 'demo').", flush=True)
+        if runtime.jwt_secret is None:
+            print("JWT_JWKS_URL is set: use tokens from your identity provider.")
+        else:
+            token = _token(runtime.jwt_secret, "demo", Role.ADMIN, "dev-admin", 12)
+            print(
+                "\nschoolgraph is starting.\n"
+                f"  GraphiQL:  http://127.0.0.1:{args.port}/graphql\n"
+                f"  ADMIN token for org 'demo' (12 h):\n  {token}\n"
+                '  In GraphiQL, add the header  {"Authorization": "Bearer <token>"}\n',
+                flush=True,
+            )
+        _terminate_on_sigterm()
+        _serve(runtime, settings, "127.0.0.1", args.port)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.close()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    runtime = _runtime(settings, args.data_dir)
+    try:
+        _terminate_on_sigterm()
+        _serve(runtime, settings, args.host, args.port)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.close()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from app import migrate
+
+    runtime = _runtime(settings, args.data_dir)
+    try:
+        migrate.upgrade(runtime.database_url, args.revision)
+        print(f"Database at {args.revision}.")
+    finally:
+        runtime.close()
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    from app.seed import seed_demo
+
+    if not args.demo:
+        print("Nothing to seed: pass --demo.", file=sys.stderr)
+        return 2
+    runtime = _runtime(settings, args.data_dir)
+    try:
+        created = asyncio.run(_with_db(runtime, settings, lambda db: seed_demo(db, slug=args.org)))
+        print("Seeded the demo school." if created else f"Org {args.org!r} exists; left as is.")
+    finally:
+        runtime.close()
+    return 0
+
+
+def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
+    from app.core.errors import ServiceError
+    from app.orgs import service
+
+    runtime = _runtime(settings, args.data_dir)
+
+    async def create(db):  # type: ignore[no-untyped-def]
+        async with db.admin_transaction() as session:
+            return await service.create_org(session, slug=args.slug, name=args.name or args.slug)
+
+    try:
+        org = asyncio.run(_with_db(runtime, settings, create))
+        print(f"Created org {org.slug} ({org.id}).")
+    except ServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        runtime.close()
+    return 0
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    secret = settings.jwt_secret or EmbeddedServices(args.data_dir).jwt_secret()
+    print(
+        _token(
+            secret, args.org, Role(args.role), args.sub or f"cli-{args.role.lower()}", args.hours
+        )
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(prog="schoolgraph", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_data_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--data-dir",
+            type=Path,
+            default=settings.data_dir,
+            help="embedded servers' data (used when DATABASE_URL/REDIS_URL are unset)",
+        )
+        return p
+
+    dev = with_data_dir(sub.add_parser("dev", help="embedded servers, migrate, seed, serve"))
+    dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    dev.set_defaults(func=cmd_dev)
+
+    serve = with_data_dir(sub.add_parser("serve", help="serve the API"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.set_defaults(func=cmd_serve)
+
+    mig = with_data_dir(sub.add_parser("migrate", help="apply database migrations"))
+    mig.add_argument("--revision", default="head")
+    mig.set_defaults(func=cmd_migrate)
+
+    seed = with_data_dir(sub.add_parser("seed", help="load demo data"))
+    seed.add_argument("--demo", action="store_true")
+    seed.add_argument("--org", default="demo")
+    seed.set_defaults(func=cmd_seed)
+
+    org = sub.add_parser("org", help="organisations")
+    org_sub = org.add_subparsers(dest="org_command", required=True)
+    create = with_data_dir(org_sub.add_parser("create", help="create an organisation"))
+    create.add_argument("slug")
+    create.add_argument("--name")
+    create.set_defaults(func=cmd_org_create)
+
+    token = with_data_dir(sub.add_parser("token", help="issue a JWT (HS256, JWT_SECRET)"))
+    token.add_argument("--org", required=True, help="organisation slug")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--sub")
+    token.add_argument("--hours", type=float, default=12.0)
+    token.set_defaults(func=cmd_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args, get_settings())
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Settings read once from the environment (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    # Unset URLs mean "use the embedded servers under data_dir".
+    database_url: str | None = None
+    redis_url: str | None = None
+    broadcast_url: str | None = None
+    data_dir: Path = Path(".data")
+
+    jwt_secret: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+    # NullPool for serverless Postgres (Neon, PgBouncer in transaction mode).
+    db_null_pool: bool = False
+    # The non-owner role the app switches to in every transaction (row-level security).
+    db_app_role: str = "schoolgraph_app"
+
+    embeddings: str = "hash"
+
+    max_query_depth: int = Field(default=10, ge=2)
+    max_aliases: int = Field(default=30, ge=1)
+    max_tokens: int = Field(default=4000, ge=100)
+    max_page_size: int = Field(default=100, ge=1)
+
+    @property
+    def effective_broadcast_url(self) -> str | None:
+        return self.broadcast_url or self.redis_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,120 @@
+"""Attendance: recording days, the org's code table."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+
+from app.attendance import service
+from app.graphql.attendance.types import AttendanceCategory, AttendanceCode, AttendanceDay
+from app.graphql.context import Info
+from app.graphql.errors import UserError
+from app.graphql.mutations import Refused, in_transaction
+from app.graphql.permissions import ALL_ROLES, STAFF, allow, roles_note
+from app.graphql.queries import read
+from app.graphql.relay import parse_id
+from app.orgs.models import Role
+
+
+@strawberry.input
+class PeriodCodeInput:
+    period: int
+    code: str
+
+
+@strawberry.input
+class AttendanceDayInput:
+    student_id: strawberry.ID
+    day: date
+    scheduled_periods: int = 6
+    all_day_code: str | None = None
+    period_codes: list[PeriodCodeInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class RecordAttendanceInput:
+    days: list[AttendanceDayInput]
+
+
+@strawberry.type
+class RecordAttendancePayload:
+    days: list[AttendanceDay]
+    errors: list[UserError]
+
+
+@strawberry.input
+class SetAttendanceCodeInput:
+    code: str
+    category: AttendanceCategory  # type: ignore[valid-type]
+    description: str | None = None
+
+
+@strawberry.type
+class SetAttendanceCodePayload:
+    code: AttendanceCode | None
+    errors: list[UserError]
+
+
+def _to_day(i: int, d: AttendanceDayInput, many: bool) -> service.DayInput:
+    prefix = f"days[{i}]." if many else ""
+    return service.DayInput(
+        student_id=parse_id(d.student_id, "Student", f"{prefix}studentId"),
+        day=d.day,
+        scheduled_periods=d.scheduled_periods,
+        all_day_code=d.all_day_code,
+        period_codes={str(p.period): p.code for p in d.period_codes},
+    )
+
+
+@strawberry.type
+class AttendanceQueries:
+    @strawberry.field(permission_classes=[allow(*ALL_ROLES)])
+    async def attendance_codes(self, info: Info) -> list[AttendanceCode]:
+        rows = await read(info, lambda s: service.list_codes(s, org_id=info.context.actor.org_id))
+        return [AttendanceCode.from_model(r) for r in rows]
+
+
+@strawberry.type
+class AttendanceMutations:
+    @strawberry.mutation(
+        permission_classes=[allow(*STAFF)],
+        description="Record (or replace) students' days; a period with no code is present. "
+        + roles_note(*STAFF),
+    )
+    async def record_attendance(
+        self, info: Info, input: RecordAttendanceInput
+    ) -> RecordAttendancePayload:
+        many = len(input.days) > 1
+        result = await in_transaction(
+            info,
+            lambda s, actor: service.record_days(
+                s, actor=actor, days=[_to_day(i, d, many) for i, d in enumerate(input.days)]
+            ),
+        )
+        if isinstance(result, Refused):
+            return RecordAttendancePayload(days=[], errors=result.errors)
+        return RecordAttendancePayload(
+            days=[AttendanceDay.from_model(r) for r in result], errors=[]
+        )
+
+    @strawberry.mutation(
+        permission_classes=[allow(Role.ADMIN)],
+        description="Define or change what an attendance code means. Roles: ADMIN.",
+    )
+    async def set_attendance_code(
+        self, info: Info, input: SetAttendanceCodeInput
+    ) -> SetAttendanceCodePayload:
+        result = await in_transaction(
+            info,
+            lambda s, actor: service.set_code(
+                s,
+                actor=actor,
+                code=input.code,
+                category=input.category,
+                description=input.description,
+            ),
+        )
+        if isinstance(result, Refused):
+            return SetAttendanceCodePayload(code=None, errors=result.errors)
+        return SetAttendanceCodePayload(code=AttendanceCode.from_model(result), errors=[])

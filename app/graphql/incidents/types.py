@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from app.graphql.context import Info
+from app.graphql.relay import Connection, Node, to_global_id
+from app.incidents.models import Incident as IncidentModel
+from app.incidents.models import IncidentKind as _Kind
+
+if TYPE_CHECKING:
+    from app.graphql.students.types import Student
+
+IncidentKind = strawberry.enum(_Kind, name="IncidentKind")
+
+
+@strawberry.type(description="A behaviour incident (positive, negative or neutral).")
+class Incident(Node):
+    model: strawberry.Private[IncidentModel]
+    kind: IncidentKind  # type: ignore[valid-type]
+    category: str
+    points: int
+    note: str | None
+    class_code: str | None
+    lesson_session_id: str | None
+    occurred_at: datetime
+    antecedent: str | None
+    behaviour: str | None
+    consequence: str | None
+    source: str
+    client_id: uuid.UUID | None
+    logged_by: str | None
+    strike_level: int | None = strawberry.field(description="1-3 for negatives, else null.")
+    consequence_text: str | None
+    admin_notified: bool
+    hod_consulted: bool
+    parent_meeting_scheduled: bool
+    created_at: datetime
+
+    @strawberry.field
+    async def student(
+        self, info: Info
+    ) -> Annotated[Student, strawberry.lazy("app.graphql.students.types")] | None:
+        from app.graphql.students.types import Student
+
+        return await Student.load(info, self.model.student_id)
+
+    @classmethod
+    def from_model(cls, row: IncidentModel) -> Incident:
+        return cls(
+            model=row,
+            id=to_global_id("Incident", row.id),
+            kind=row.kind,
+            category=row.category,
+            points=row.points,
+            note=row.note,
+            class_code=row.class_code,
+            lesson_session_id=row.lesson_session_id,
+            occurred_at=row.occurred_at,
+            antecedent=row.antecedent,
+            behaviour=row.behaviour,
+            consequence=row.consequence,
+            source=row.source,
+            client_id=row.client_id,
+            logged_by=row.logged_by,
+            strike_level=row.strike_level,
+            consequence_text=row.consequence_text,
+            admin_notified=row.admin_notified,
+            hod_consulted=row.hod_consulted,
+            parent_meeting_scheduled=row.parent_meeting_scheduled,
+            created_at=row.created_at,
+        )
+
+
+IncidentConnection = Connection[Incident]

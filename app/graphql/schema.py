@@ -1,0 +1,90 @@
+"""The one schema: per-domain Query and Mutation types merged, with query limits."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.tools import merge_types
+
+from app.config import Settings, get_settings
+from app.graphql.assessments.schema import AssessmentMutations
+from app.graphql.assessments.types import Assessment
+from app.graphql.attendance.schema import AttendanceMutations, AttendanceQueries
+from app.graphql.attendance.types import AttendanceDay
+from app.graphql.context import Info
+from app.graphql.incidents.dataloaders import IncidentByIdLoader
+from app.graphql.incidents.schema import IncidentMutations, IncidentQueries
+from app.graphql.incidents.types import Incident
+from app.graphql.interventions.dataloaders import InterventionByIdLoader
+from app.graphql.interventions.schema import InterventionMutations
+from app.graphql.interventions.types import Intervention
+from app.graphql.permissions import ALL_ROLES, STAFF, allow
+from app.graphql.relay import Node, from_global_id
+from app.graphql.students.schema import StudentMutations, StudentQueries
+from app.graphql.students.types import Student
+
+
+@strawberry.type(description="The caller, as their token says.")
+class Viewer:
+    sub: str
+    role: str
+    org_slug: str
+
+
+@strawberry.type
+class CoreQueries:
+    @strawberry.field(permission_classes=[allow(*ALL_ROLES)])
+    def me(self, info: Info) -> Viewer:
+        actor = info.context.actor
+        return Viewer(sub=actor.sub, role=actor.role.value, org_slug=actor.org_slug)
+
+    @strawberry.field(
+        permission_classes=[allow(*ALL_ROLES)],
+        description="Any object by its global ID (null when it is not in your organisation).",
+    )
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        parsed = from_global_id(id)
+        if parsed is None:
+            return None
+        type_name, raw = parsed
+        loaders = info.context.loaders
+        actor = info.context.actor
+        if type_name == "Student":
+            return await Student.load(info, raw)
+        if type_name == "Incident":
+            incident = await loaders.get(IncidentByIdLoader).load(raw)
+            return Incident.from_model(incident) if incident else None
+        if type_name == "Intervention" and actor.role in STAFF:
+            intervention = await loaders.get(InterventionByIdLoader).load(raw)
+            return Intervention.from_model(intervention) if intervention else None
+        return None
+
+
+Query = merge_types("Query", (CoreQueries, StudentQueries, IncidentQueries, AttendanceQueries))
+Mutation = merge_types(
+    "Mutation",
+    (
+        IncidentMutations,
+        StudentMutations,
+        AttendanceMutations,
+        AssessmentMutations,
+        InterventionMutations,
+    ),
+)
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or get_settings()
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Student, Incident, Intervention, Assessment, AttendanceDay],
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        ],
+    )
+
+
+schema = build_schema()

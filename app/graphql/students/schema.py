@@ -1,0 +1,113 @@
+"""Student queries and mutations."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.core.pagination import check_first
+from app.graphql.context import Info
+from app.graphql.errors import UserError
+from app.graphql.mutations import Refused, in_transaction
+from app.graphql.permissions import ALL_ROLES, STAFF, TEACHING, allow, roles_note
+from app.graphql.queries import read
+from app.graphql.relay import Connection, connection_from_page, parse_id
+from app.graphql.students.inputs import StudentFilter, UpdateStudentSupportInput, UpsertStudentInput
+from app.graphql.students.types import Student
+from app.students import service
+from app.students.service import RISK_ORDER
+from app.students.service import StudentFilter as StudentFilterData
+
+
+@strawberry.type
+class StudentQueries:
+    @strawberry.field(
+        permission_classes=[allow(*ALL_ROLES)], description="Students ordered by name."
+    )
+    async def students(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        filter: StudentFilter | None = None,
+    ) -> Connection[Student]:
+        n = check_first(first, info.context.settings.max_page_size)
+        flt = filter.to_data() if filter else None
+        page = await read(
+            info,
+            lambda s: service.list_page(
+                s, org_id=info.context.actor.org_id, flt=flt, first=n, after=after
+            ),
+        )
+        return connection_from_page(page, Student.from_model)
+
+    @strawberry.field(permission_classes=[allow(*ALL_ROLES)])
+    async def student(self, info: Info, id: strawberry.ID) -> Student | None:
+        from app.graphql.relay import from_global_id
+
+        parsed = from_global_id(id)
+        if parsed is None or parsed[0] != "Student":
+            return None
+        return await Student.load(info, parsed[1])
+
+    @strawberry.field(
+        permission_classes=[allow(*STAFF)],
+        description="Students at or above a tier, highest tier first. " + roles_note(*STAFF),
+    )
+    async def at_risk_students(
+        self, info: Info, min_tier: int = 2, first: int | None = 20, after: str | None = None
+    ) -> Connection[Student]:
+        n = check_first(first, info.context.settings.max_page_size)
+        flt = StudentFilterData(min_risk_tier=min_tier)
+        page = await read(
+            info,
+            lambda s: service.list_page(
+                s,
+                org_id=info.context.actor.org_id,
+                flt=flt,
+                first=n,
+                after=after,
+                order=RISK_ORDER,
+            ),
+        )
+        return connection_from_page(page, Student.from_model)
+
+
+@strawberry.type
+class StudentPayload:
+    student: Student | None
+    errors: list[UserError]
+    created: bool = False
+
+
+@strawberry.type
+class StudentMutations:
+    @strawberry.mutation(
+        permission_classes=[allow(*STAFF)],
+        description="Create or update a student by external SIS id. " + roles_note(*STAFF),
+    )
+    async def upsert_student(self, info: Info, input: UpsertStudentInput) -> StudentPayload:
+        result = await in_transaction(
+            info, lambda s, actor: service.upsert(s, actor=actor, data=input.to_data())
+        )
+        if isinstance(result, Refused):
+            return StudentPayload(student=None, errors=result.errors)
+        student, created = result
+        return StudentPayload(student=Student.from_model(student), errors=[], created=created)
+
+    @strawberry.mutation(permission_classes=[allow(*TEACHING)], description=roles_note(*TEACHING))
+    async def update_student_support(
+        self, info: Info, input: UpdateStudentSupportInput
+    ) -> StudentPayload:
+        result = await in_transaction(
+            info,
+            lambda s, actor: service.update_support(
+                s,
+                actor=actor,
+                student_id=parse_id(input.student_id, "Student", "studentId"),
+                support_level=input.support_level,
+                support_notes=input.support_notes,
+            ),
+        )
+        if isinstance(result, Refused):
+            return StudentPayload(student=None, errors=result.errors)
+        return StudentPayload(student=Student.from_model(result), errors=[])

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+import strawberry
+
+from app.assessments import service as assessment_service
+from app.core.pagination import check_first
+from app.graphql.assessments.dataloaders import (
+    AssessmentsByStudentLoader,
+    LatestDiagnosticsByStudentLoader,
+)
+from app.graphql.assessments.types import Assessment, DiagnosticGrowth
+from app.graphql.attendance.dataloaders import (
+    AttendanceDaysByStudentLoader,
+    AttendanceSummaryByStudentLoader,
+)
+from app.graphql.attendance.types import AttendanceDay, AttendanceSummary
+from app.graphql.context import Info
+from app.graphql.incidents.dataloaders import IncidentsByStudentLoader, StrikeLevelByStudentLoader
+from app.graphql.incidents.types import Incident
+from app.graphql.interventions.dataloaders import InterventionsByStudentLoader
+from app.graphql.interventions.types import Intervention
+from app.graphql.permissions import STAFF, allow, roles_note
+from app.graphql.relay import Connection, Node, connection_from_page, to_global_id
+from app.graphql.risk.dataloaders import RiskHistoryByStudentLoader
+from app.graphql.risk.types import Risk
+from app.graphql.students.dataloaders import StudentByIdLoader
+from app.students.models import Student as StudentModel
+
+_STAFF_ONLY = [allow(*STAFF)]
+FromDate = Annotated[date | None, strawberry.argument(name="from")]
+_STAFF_NOTE = roles_note(*STAFF)
+
+
+@strawberry.type(description="A student of the organisation.")
+class Student(Node):
+    model: strawberry.Private[StudentModel]
+    external_id: str = strawberry.field(description="The SIS id, unique in the organisation.")
+    name: str
+    class_code: str | None
+    year_group: int | None
+    campus: str | None
+    house_points: int
+    risk_tier: int = strawberry.field(description="Current MTSS tier, 1-3.")
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: StudentModel) -> Student:
+        return cls(
+            model=row,
+            id=to_global_id("Student", row.id),
+            external_id=row.external_id,
+            name=row.name,
+            class_code=row.class_code,
+            year_group=row.year_group,
+            campus=row.campus,
+            house_points=row.house_points,
+            risk_tier=row.risk_tier,
+            created_at=row.created_at,
+        )
+
+    @classmethod
+    async def load(cls, info: Info, student_id: uuid.UUID) -> Student | None:
+        row = await info.context.loaders.get(StudentByIdLoader).load(student_id)
+        return cls.from_model(row) if row is not None else None
+
+    @strawberry.field(permission_classes=_STAFF_ONLY, description=f"0-3. {_STAFF_NOTE}")
+    def support_level(self) -> int | None:
+        return self.model.support_level
+
+    @strawberry.field(permission_classes=_STAFF_ONLY, description=_STAFF_NOTE)
+    def support_notes(self) -> str | None:
+        return self.model.support_notes
+
+    @strawberry.field(
+        permission_classes=_STAFF_ONLY,
+        description=f"The current risk picture with its factors. {_STAFF_NOTE}",
+    )
+    def risk(self) -> Risk | None:
+        return Risk.current(self.model)
+
+    @strawberry.field(
+        permission_classes=_STAFF_ONLY,
+        description=f"Past risk assessments, newest first (a row per change). {_STAFF_NOTE}",
+    )
+    async def risk_history(self, info: Info, first: int = 10) -> list[Risk] | None:
+        limit = check_first(first, info.context.settings.max_page_size)
+        rows = await info.context.loaders.get(RiskHistoryByStudentLoader, limit).load(self.model.id)
+        return [Risk.from_history(r) for r in rows]
+
+    @strawberry.field(description="Strike of the latest negative incident in the strike window.")
+    async def strike_level(self, info: Info) -> int:
+        level: int = await info.context.loaders.get(StrikeLevelByStudentLoader).load(self.model.id)
+        return level
+
+    @strawberry.field(description="Incidents, newest first.")
+    async def incidents(
+        self, info: Info, first: int | None = 10, after: str | None = None
+    ) -> Connection[Incident]:
+        n = check_first(first, info.context.settings.max_page_size)
+        page = await info.context.loaders.get(IncidentsByStudentLoader, n, after).load(
+            self.model.id
+        )
+        return connection_from_page(page, Incident.from_model)
+
+    @strawberry.field(permission_classes=_STAFF_ONLY, description=f"Newest first. {_STAFF_NOTE}")
+    async def attendance(
+        self,
+        info: Info,
+        from_: FromDate = None,
+        to: date | None = None,
+    ) -> list[AttendanceDay] | None:
+        rows = await info.context.loaders.get(AttendanceDaysByStudentLoader, from_, to).load(
+            self.model.id
+        )
+        return [AttendanceDay.from_model(r) for r in rows]
+
+    @strawberry.field(permission_classes=_STAFF_ONLY, description=_STAFF_NOTE)
+    async def attendance_summary(
+        self,
+        info: Info,
+        from_: FromDate = None,
+        to: date | None = None,
+    ) -> AttendanceSummary | None:
+        summary = await info.context.loaders.get(AttendanceSummaryByStudentLoader, from_, to).load(
+            self.model.id
+        )
+        return AttendanceSummary.from_summary(summary)
+
+    @strawberry.field(permission_classes=_STAFF_ONLY, description=f"Newest first. {_STAFF_NOTE}")
+    async def assessments(self, info: Info, subject: str | None = None) -> list[Assessment] | None:
+        rows = await info.context.loaders.get(AssessmentsByStudentLoader, subject).load(
+            self.model.id
+        )
+        return [Assessment.from_model(r) for r in rows]
+
+    @strawberry.field(
+        permission_classes=_STAFF_ONLY,
+        description=f"The latest diagnostic in each subject. {_STAFF_NOTE}",
+    )
+    async def latest_diagnostics(self, info: Info) -> list[Assessment] | None:
+        rows = await info.context.loaders.get(LatestDiagnosticsByStudentLoader).load(self.model.id)
+        return [Assessment.from_model(r) for r in rows]
+
+    @strawberry.field(
+        permission_classes=_STAFF_ONLY,
+        description=f"Per subject and year, first to latest diagnostic. {_STAFF_NOTE}",
+    )
+    async def diagnostic_growth(self, info: Info) -> list[DiagnosticGrowth] | None:
+        rows = await info.context.loaders.get(AssessmentsByStudentLoader, None).load(self.model.id)
+        return [DiagnosticGrowth.from_growth(g) for g in assessment_service.growth(rows)]
+
+    @strawberry.field(permission_classes=_STAFF_ONLY, description=_STAFF_NOTE)
+    async def interventions(self, info: Info) -> list[Intervention] | None:
+        rows = await info.context.loaders.get(InterventionsByStudentLoader).load(self.model.id)
+        return [Intervention.from_model(r) for r in rows]

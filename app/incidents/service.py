@@ -1,0 +1,324 @@
+"""Incidents: the strike policy, the incident journey, escalation flags and queries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.audit import service as audit
+from app.auth.principal import Principal
+from app.core.errors import ErrorCode, ServiceError, Validator
+from app.core.pagination import (
+    Page,
+    SortKey,
+    apply_keyset,
+    decode_cursor,
+    seek_condition,
+    to_page,
+)
+from app.incidents.models import Incident, IncidentKind
+from app.orgs import service as orgs
+from app.orgs.policy import OrgPolicy, StrikePolicy
+from app.risk import service as risk
+from app.students import service as students
+
+NEWEST_FIRST = (
+    SortKey(Incident.occurred_at, descending=True),
+    SortKey(Incident.id, descending=True),
+)
+# Clocks on tablets drift; an incident a little in the future is accepted, a day is not.
+_FUTURE_TOLERANCE = timedelta(minutes=10)
+
+
+@dataclass
+class IncidentData:
+    student_id: uuid.UUID
+    kind: IncidentKind
+    category: str
+    note: str | None = None
+    points: int | None = None
+    class_code: str | None = None
+    lesson_session_id: str | None = None
+    occurred_at: datetime | None = None
+    client_id: uuid.UUID | None = None
+    antecedent: str | None = None
+    behaviour: str | None = None
+    consequence: str | None = None
+    source: str = "console"
+
+
+@dataclass
+class IncidentFilter:
+    student_id: uuid.UUID | None = None
+    class_code: str | None = None
+    kind: IncidentKind | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LoggedIncident:
+    incident: Incident
+    created: bool
+    risk: risk.RiskChange | None
+
+
+def _validate(data: IncidentData, now: datetime) -> IncidentData:
+    v = Validator()
+    category = v.text("category", data.category, max_length=100, required=True)
+    v.text("note", data.note, max_length=10_000)
+    v.text("classCode", data.class_code, max_length=32)
+    v.text("lessonSessionId", data.lesson_session_id, max_length=100)
+    for name in ("antecedent", "behaviour", "consequence"):
+        v.text(name, getattr(data, name), max_length=5_000)
+    v.int_range("points", data.points, -100, 100)
+    occurred = data.occurred_at or now
+    if occurred.tzinfo is None:
+        v.add("occurredAt", "occurredAt needs a time zone offset", ErrorCode.INVALID)
+    elif occurred > now + _FUTURE_TOLERANCE:
+        v.add("occurredAt", "occurredAt is in the future", ErrorCode.OUT_OF_RANGE)
+    v.raise_if_any()
+    data.category = category or ""
+    data.occurred_at = occurred
+    return data
+
+
+def default_points(kind: IncidentKind, policy: OrgPolicy) -> int:
+    hp = policy.house_points
+    return {IncidentKind.POSITIVE: hp.positive, IncidentKind.NEGATIVE: hp.negative}.get(
+        kind, hp.neutral
+    )
+
+
+async def strike_for(
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID,
+    student_id: uuid.UUID,
+    occurred_at: datetime,
+    policy: StrikePolicy,
+) -> int:
+    """The strike a new negative at `occurred_at` earns. Call with the student row locked, so
+    concurrent negatives count each other (same instant included) and get consecutive strikes."""
+    prior = (
+        await session.execute(
+            select(func.count()).where(
+                Incident.org_id == org_id,
+                Incident.student_id == student_id,
+                Incident.kind == IncidentKind.NEGATIVE,
+                Incident.occurred_at > occurred_at - timedelta(hours=policy.window_hours),
+                Incident.occurred_at <= occurred_at,
+            )
+        )
+    ).scalar_one()
+    return policy.strike_for(prior)
+
+
+async def _by_client_id(
+    session: AsyncSession, org_id: uuid.UUID, client_id: uuid.UUID
+) -> Incident | None:
+    return (
+        await session.execute(
+            select(Incident).where(Incident.org_id == org_id, Incident.client_id == client_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def log_incident(
+    session: AsyncSession, *, actor: Principal, data: IncidentData
+) -> LoggedIncident:
+    """The incident journey, in the caller's transaction: insert, strike, house points, risk.
+
+    With a client id it is idempotent: a resend returns the first incident and writes nothing.
+    """
+    now = datetime.now(UTC)
+    data = _validate(data, now)
+    assert data.occurred_at is not None
+    if data.client_id and (found := await _by_client_id(session, actor.org_id, data.client_id)):
+        return LoggedIncident(found, created=False, risk=None)
+    student = await students.require(
+        session, org_id=actor.org_id, student_id=data.student_id, lock=True
+    )
+    if data.client_id and (found := await _by_client_id(session, actor.org_id, data.client_id)):
+        return LoggedIncident(found, created=False, risk=None)  # a concurrent resend won
+
+    policy = await orgs.get_policy(session, org_id=actor.org_id)
+    incident = Incident(
+        id=uuid.uuid4(),
+        org_id=actor.org_id,
+        student_id=student.id,
+        kind=data.kind,
+        category=data.category,
+        points=data.points if data.points is not None else default_points(data.kind, policy),
+        note=data.note,
+        class_code=data.class_code or student.class_code,
+        lesson_session_id=data.lesson_session_id,
+        occurred_at=data.occurred_at,
+        antecedent=data.antecedent,
+        behaviour=data.behaviour,
+        consequence=data.consequence,
+        source=data.source,
+        client_id=data.client_id,
+        logged_by=actor.sub,
+    )
+    if data.kind is IncidentKind.NEGATIVE:
+        strike = await strike_for(
+            session,
+            org_id=actor.org_id,
+            student_id=student.id,
+            occurred_at=data.occurred_at,
+            policy=policy.strikes,
+        )
+        rung = policy.strikes.rung(strike)
+        incident.strike_level = strike
+        incident.consequence_text = rung.consequence
+        incident.admin_notified = rung.admin_notified
+        incident.hod_consulted = rung.hod_consulted
+    try:
+        async with session.begin_nested():
+            session.add(incident)
+            await session.flush()
+    except IntegrityError:
+        # The same client id for another student, logged concurrently: the first one wins.
+        if data.client_id and (found := await _by_client_id(session, actor.org_id, data.client_id)):
+            return LoggedIncident(found, created=False, risk=None)
+        raise
+    student.house_points += incident.points
+    await audit.record(session, actor=actor, action="incident.log", entity=incident, before=None)
+    changes = await risk.recompute(
+        session,
+        actor=actor,
+        student_ids=[student.id],
+        trigger="incident",
+        now=max(now, data.occurred_at),
+    )
+    return LoggedIncident(incident, created=True, risk=changes[0] if changes else None)
+
+
+async def update_flags(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    incident_id: uuid.UUID,
+    parent_meeting_scheduled: bool | None = None,
+    hod_consulted: bool | None = None,
+    admin_notified: bool | None = None,
+) -> Incident:
+    """Escalation flags staff set after the fact."""
+    incident = (
+        await session.execute(
+            select(Incident)
+            .where(Incident.org_id == actor.org_id, Incident.id == incident_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if incident is None:
+        raise ServiceError.single("id", "no such incident", ErrorCode.NOT_FOUND)
+    before = audit.snapshot(incident)
+    if parent_meeting_scheduled is not None:
+        incident.parent_meeting_scheduled = parent_meeting_scheduled
+    if hod_consulted is not None:
+        incident.hod_consulted = hod_consulted
+    if admin_notified is not None:
+        incident.admin_notified = admin_notified
+    await audit.record(
+        session, actor=actor, action="incident.update", entity=incident, before=before
+    )
+    return incident
+
+
+def filtered(org_id: uuid.UUID, flt: IncidentFilter | None) -> Select[Incident]:
+    stmt = select(Incident).where(Incident.org_id == org_id)
+    if flt is None:
+        return stmt
+    if flt.student_id is not None:
+        stmt = stmt.where(Incident.student_id == flt.student_id)
+    if flt.class_code is not None:
+        stmt = stmt.where(Incident.class_code == flt.class_code)
+    if flt.kind is not None:
+        stmt = stmt.where(Incident.kind == flt.kind)
+    if flt.start is not None:
+        stmt = stmt.where(Incident.occurred_at >= flt.start)
+    if flt.end is not None:
+        stmt = stmt.where(Incident.occurred_at < flt.end)
+    return stmt
+
+
+async def list_page(
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID,
+    flt: IncidentFilter | None,
+    first: int,
+    after: str | None,
+) -> Page[Incident]:
+    stmt = apply_keyset(filtered(org_id, flt), NEWEST_FIRST, first, after)
+    return to_page((await session.execute(stmt)).scalars().all(), NEWEST_FIRST, first, after)
+
+
+async def pages_per_student(
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID,
+    student_ids: Iterable[uuid.UUID],
+    first: int,
+    after: str | None,
+) -> dict[uuid.UUID, Page[Incident]]:
+    """The same page (newest first) of many students' incidents, in one statement."""
+    ids = list(student_ids)
+    base = select(Incident).where(Incident.org_id == org_id, Incident.student_id.in_(ids))
+    if after:
+        base = base.where(seek_condition(NEWEST_FIRST, decode_cursor(after, len(NEWEST_FIRST))))
+    rn = (
+        func.row_number()
+        .over(
+            partition_by=Incident.student_id,
+            order_by=(Incident.occurred_at.desc(), Incident.id.desc()),
+        )
+        .label("rn")
+    )
+    ranked = base.add_columns(rn).subquery()
+    entity = aliased(Incident, ranked)
+    stmt = (
+        select(entity)
+        .where(ranked.c.rn <= first + 1)
+        .order_by(entity.student_id, entity.occurred_at.desc(), entity.id.desc())
+    )
+    grouped: dict[uuid.UUID, list[Incident]] = {sid: [] for sid in ids}
+    for row in (await session.execute(stmt)).scalars():
+        grouped[row.student_id].append(row)
+    return {sid: to_page(rows, NEWEST_FIRST, first, after) for sid, rows in grouped.items()}
+
+
+async def current_strike_levels(
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID,
+    student_ids: Iterable[uuid.UUID],
+    window: timedelta,
+    now: datetime | None = None,
+) -> dict[uuid.UUID, int]:
+    """A student's strike level now: the strike of their latest negative inside the window."""
+    ids = list(student_ids)
+    now = now or datetime.now(UTC)
+    rows = await session.execute(
+        select(Incident.student_id, Incident.strike_level)
+        .where(
+            Incident.org_id == org_id,
+            Incident.student_id.in_(ids),
+            Incident.kind == IncidentKind.NEGATIVE,
+            Incident.occurred_at > now - window,
+            Incident.occurred_at <= now,
+        )
+        .distinct(Incident.student_id)
+        .order_by(Incident.student_id, Incident.occurred_at.desc(), Incident.id.desc())
+    )
+    levels = {sid: int(level or 0) for sid, level in rows.tuples()}
+    return {sid: levels.get(sid, 0) for sid in ids}

@@ -1,0 +1,25 @@
+"""Every model, imported once so that metadata (Alembic, tests) sees all tables."""
+
+from app.assessments.models import Assessment
+from app.attendance.models import AttendanceCode, AttendanceDay
+from app.audit.models import AuditEntry
+from app.db import Base
+from app.incidents.models import Incident
+from app.interventions.models import Intervention
+from app.orgs.models import Org, User
+from app.risk.models import RiskAssessment
+from app.students.models import Student
+
+__all__ = [
+    "Assessment",
+    "AttendanceCode",
+    "AttendanceDay",
+    "AuditEntry",
+    "Base",
+    "Incident",
+    "Intervention",
+    "Org",
+    "RiskAssessment",
+    "Student",
+    "User",
+]

@@ -1,0 +1,268 @@
+"""Risk v1: an early-warning system on the ABC indicators (attendance, behaviour, course).
+
+`evaluate` is the rule (pure); `recompute` gathers the inputs for many students in a few
+statements, refreshes each student's current risk, and writes a history row only when the
+tier or the contributing factors change.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.assessments import service as assessments
+from app.attendance import service as attendance
+from app.auth.principal import Principal
+from app.incidents.models import Incident, IncidentKind
+from app.orgs import service as orgs
+from app.orgs.policy import RiskThresholds
+from app.risk.models import RiskAssessment
+from app.students.models import Student
+
+
+class Indicator(enum.StrEnum):
+    BEHAVIOUR_INCIDENTS = "BEHAVIOUR_INCIDENTS"
+    BEHAVIOUR_STRIKES = "BEHAVIOUR_STRIKES"
+    ATTENDANCE = "ATTENDANCE"
+    COURSE_PERFORMANCE = "COURSE_PERFORMANCE"
+
+
+@dataclass(frozen=True)
+class Factor:
+    indicator: Indicator
+    value: float | None
+    threshold: float
+    triggered: bool
+    weight: int
+    detail: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "indicator": self.indicator.value}
+
+
+@dataclass(frozen=True)
+class RiskInputs:
+    negatives_in_window: int
+    max_strike_in_window: int
+    absence_pct: float | None
+    attendance_days: int
+    grade_levels_below: int | None  # worst latest diagnostic, as a positive number
+
+
+@dataclass(frozen=True)
+class RiskResult:
+    tier: int
+    score: int
+    factors: list[Factor]
+
+    @property
+    def contributing(self) -> list[dict[str, Any]]:
+        return [f.as_json() for f in self.factors if f.triggered]
+
+
+def evaluate(inputs: RiskInputs, t: RiskThresholds) -> RiskResult:
+    """Tier 1 (universal) with no indicator triggered, 2 (targeted) with one point, 3 (intensive)
+    with two or more; severe chronic absence (20%+) counts two points on its own."""
+    factors = [
+        Factor(
+            Indicator.BEHAVIOUR_INCIDENTS,
+            inputs.negatives_in_window,
+            t.behaviour_negatives,
+            triggered=inputs.negatives_in_window >= t.behaviour_negatives,
+            weight=1,
+            detail=f"{inputs.negatives_in_window} negative incidents in "
+            f"{t.behaviour_window_days} days",
+        ),
+        Factor(
+            Indicator.BEHAVIOUR_STRIKES,
+            inputs.max_strike_in_window,
+            t.strike_level,
+            triggered=inputs.max_strike_in_window >= t.strike_level,
+            weight=1,
+            detail=f"highest strike {inputs.max_strike_in_window} in "
+            f"{t.behaviour_window_days} days",
+        ),
+    ]
+    absence = inputs.absence_pct
+    severe = absence is not None and absence >= t.severe_absence_pct
+    chronic = absence is not None and absence >= t.chronic_absence_pct
+    factors.append(
+        Factor(
+            Indicator.ATTENDANCE,
+            absence,
+            t.severe_absence_pct if severe else t.chronic_absence_pct,
+            triggered=chronic,
+            weight=2 if severe else 1,
+            detail=(
+                "no attendance recorded"
+                if absence is None
+                else f"{'severe chronic' if severe else 'chronic' if chronic else 'no chronic'} "
+                f"absence: missed {absence:g}% of the last {inputs.attendance_days} school days"
+            ),
+        )
+    )
+    below = inputs.grade_levels_below
+    factors.append(
+        Factor(
+            Indicator.COURSE_PERFORMANCE,
+            below,
+            t.grade_levels_below,
+            triggered=below is not None and below >= t.grade_levels_below,
+            weight=1,
+            detail=(
+                "no diagnostic"
+                if below is None
+                else f"latest diagnostic placement {below} grade level(s) below"
+                if below > 0
+                else "latest diagnostic placement on or above grade level"
+            ),
+        )
+    )
+    score = sum(f.weight for f in factors if f.triggered)
+    tier = 1 if score == 0 else 2 if score == 1 else 3
+    return RiskResult(tier=tier, score=score, factors=factors)
+
+
+async def gather_inputs(
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID,
+    student_ids: list[uuid.UUID],
+    t: RiskThresholds,
+    now: datetime,
+) -> dict[uuid.UUID, RiskInputs]:
+    since = now - timedelta(days=t.behaviour_window_days)
+    behaviour = {
+        sid: (int(n), int(s or 0))
+        for sid, n, s in (
+            await session.execute(
+                select(Incident.student_id, func.count(), func.max(Incident.strike_level))
+                .where(
+                    Incident.org_id == org_id,
+                    Incident.student_id.in_(student_ids),
+                    Incident.kind == IncidentKind.NEGATIVE,
+                    Incident.occurred_at > since,
+                    Incident.occurred_at <= now,
+                )
+                .group_by(Incident.student_id)
+            )
+        ).tuples()
+    }
+    absence = await attendance.summaries(
+        session, org_id=org_id, student_ids=student_ids, last_n_days=t.attendance_window_days
+    )
+    diagnostics = await assessments.latest_diagnostics(
+        session, org_id=org_id, student_ids=student_ids
+    )
+    out = {}
+    for sid in student_ids:
+        levels = [d.grade_levels_relative for d in diagnostics[sid]]
+        known = [-lv for lv in levels if lv is not None]
+        negatives, strike = behaviour.get(sid, (0, 0))
+        out[sid] = RiskInputs(
+            negatives_in_window=negatives,
+            max_strike_in_window=strike,
+            absence_pct=absence[sid].absence_pct,
+            attendance_days=absence[sid].days_enrolled,
+            grade_levels_below=max(known) if known else None,
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class RiskChange:
+    student_id: uuid.UUID
+    previous_tier: int
+    result: RiskResult
+    history_written: bool
+
+    @property
+    def tier_rose(self) -> bool:
+        return self.result.tier > self.previous_tier
+
+
+async def recompute(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    student_ids: Iterable[uuid.UUID],
+    trigger: str,
+    now: datetime | None = None,
+) -> list[RiskChange]:
+    ids = sorted(set(student_ids))
+    if not ids:
+        return []
+    now = now or datetime.now(UTC)
+    policy = await orgs.get_policy(session, org_id=actor.org_id)
+    inputs = await gather_inputs(
+        session, org_id=actor.org_id, student_ids=ids, t=policy.risk, now=now
+    )
+    rows = await session.execute(
+        select(Student).where(Student.org_id == actor.org_id, Student.id.in_(ids))
+    )
+    changes = []
+    for student in rows.scalars():
+        result = evaluate(inputs[student.id], policy.risk)
+        contributing = result.contributing
+        changed = (
+            student.risk_computed_at is None
+            or student.risk_tier != result.tier
+            or [f for f in student.risk_factors if f.get("triggered")] != contributing
+        )
+        previous_tier = student.risk_tier
+        student.risk_tier = result.tier
+        student.risk_score = Decimal(result.score)
+        student.risk_factors = [f.as_json() for f in result.factors]
+        student.risk_computed_at = now
+        if changed:
+            session.add(
+                RiskAssessment(
+                    org_id=actor.org_id,
+                    student_id=student.id,
+                    tier=result.tier,
+                    score=Decimal(result.score),
+                    factors=student.risk_factors,
+                    trigger=trigger,
+                    computed_at=now,
+                )
+            )
+        changes.append(RiskChange(student.id, previous_tier, result, changed))
+    return changes
+
+
+async def history(
+    session: AsyncSession, *, org_id: uuid.UUID, student_ids: Iterable[uuid.UUID], limit: int
+) -> dict[uuid.UUID, list[RiskAssessment]]:
+    ids = list(student_ids)
+    ranked = (
+        select(
+            RiskAssessment,
+            func.row_number()
+            .over(
+                partition_by=RiskAssessment.student_id,
+                order_by=(RiskAssessment.computed_at.desc(), RiskAssessment.id),
+            )
+            .label("rn"),
+        )
+        .where(RiskAssessment.org_id == org_id, RiskAssessment.student_id.in_(ids))
+        .subquery()
+    )
+    entity = aliased(RiskAssessment, ranked)
+    stmt = (
+        select(entity)
+        .where(ranked.c.rn <= limit)
+        .order_by(entity.student_id, entity.computed_at.desc())
+    )
+    out: dict[uuid.UUID, list[RiskAssessment]] = {sid: [] for sid in ids}
+    for row in (await session.execute(stmt)).scalars():
+        out[row.student_id].append(row)
+    return out

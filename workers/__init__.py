@@ -1,0 +1,1 @@
+"""arq workers (imports, syncs, deliveries). The queue arrives with the imports issue."""
