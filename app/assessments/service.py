@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.assessments.models import Assessment, AssessmentKind
@@ -212,7 +213,7 @@ async def latest_diagnostics(
             Assessment.student_id.in_(ids),
             Assessment.kind == AssessmentKind.DIAGNOSTIC,
         )
-        .distinct(Assessment.student_id, Assessment.subject)
+        .ext(distinct_on(Assessment.student_id, Assessment.subject))
         .order_by(Assessment.student_id, Assessment.subject, Assessment.taken_on.desc())
     )
     out: dict[uuid.UUID, list[Assessment]] = {sid: [] for sid in ids}

@@ -119,7 +119,7 @@ async def code_table(session: AsyncSession, *, org_id: uuid.UUID) -> dict[str, A
     rows = await session.execute(
         select(AttendanceCode.code, AttendanceCode.category).where(AttendanceCode.org_id == org_id)
     )
-    return {code.upper(): category for code, category in rows.tuples()}
+    return {code.upper(): category for code, category in rows}
 
 
 async def list_codes(session: AsyncSession, *, org_id: uuid.UUID) -> list[AttendanceCode]:
@@ -336,7 +336,7 @@ async def summaries(
         count(DailyStatus.SUSPENDED),
         count(DailyStatus.TRUANT),
     ).group_by(cols["student_id"])
-    result = {row[0]: _to_summary(row[1:]) for row in (await session.execute(stmt)).tuples()}
+    result = {row[0]: _to_summary(row[1:]) for row in (await session.execute(stmt))}
     return {sid: result.get(sid, EMPTY_SUMMARY) for sid in ids}
 
 

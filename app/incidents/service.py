@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -317,8 +318,8 @@ async def current_strike_levels(
             Incident.occurred_at > now - window,
             Incident.occurred_at <= now,
         )
-        .distinct(Incident.student_id)
+        .ext(distinct_on(Incident.student_id))
         .order_by(Incident.student_id, Incident.occurred_at.desc(), Incident.id.desc())
     )
-    levels = {sid: int(level or 0) for sid, level in rows.tuples()}
+    levels = {sid: int(level or 0) for sid, level in rows}
     return {sid: levels.get(sid, 0) for sid in ids}

@@ -155,7 +155,7 @@ async def gather_inputs(
                 )
                 .group_by(Incident.student_id)
             )
-        ).tuples()
+        )
     }
     absence = await attendance.summaries(
         session, org_id=org_id, student_ids=student_ids, last_n_days=t.attendance_window_days
