@@ -18,7 +18,8 @@ class Settings(BaseSettings):
     broadcast_url: str | None = None
     data_dir: Path = Path(".data")
 
-    jwt_secret: str | None = None
+    # HS256 wants at least 32 bytes of key (RFC 7518 3.2).
+    jwt_secret: str | None = Field(default=None, min_length=32)
     jwt_jwks_url: str | None = None
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
