@@ -77,7 +77,9 @@ async def test_client_id_over_http(gql: GraphQLClient, org: Org) -> None:
     }
     one = await gql(LOG, {"input": payload}, token=org.token())
     two = await gql(LOG, {"input": payload}, token=org.token())
-    assert one["data"]["logIncident"]["incident"]["id"] == two["data"]["logIncident"]["incident"]["id"]
+    assert (
+        one["data"]["logIncident"]["incident"]["id"] == two["data"]["logIncident"]["incident"]["id"]
+    )
 
 
 async def test_keyset_pagination_is_stable_under_inserts(gql: GraphQLClient, org: Org) -> None:

@@ -97,7 +97,11 @@ async def test_attendance_drives_risk(gql: GraphQLClient, org: Org) -> None:
     )
     result = body["data"]["recordAttendance"]
     assert result["errors"] == []
-    assert [d["dailyStatus"] for d in result["days"][:3]] == ["ABSENT_UNEXCUSED", "TARDY", "PRESENT"]
+    assert [d["dailyStatus"] for d in result["days"][:3]] == [
+        "ABSENT_UNEXCUSED",
+        "TARDY",
+        "PRESENT",
+    ]
     body = await gql(
         """query($id: ID!) { student(id: $id) { riskTier risk { factors { indicator value } }
              attendanceSummary { daysEnrolled rate unexcusedAbsences tardies chronicAbsenceBand } } }""",

@@ -48,7 +48,7 @@ async def test_second_org_sees_nothing_of_the_first(gql: GraphQLClient, db: Data
     )
     assert body["data"]["updateIncident"]["errors"][0]["code"] == "NOT_FOUND"
     body = await gql(
-        "mutation($id: ID!) { updateStudentSupport(input: {studentId: $id, supportNotes: \"x\"}) { errors { code } } }",
+        'mutation($id: ID!) { updateStudentSupport(input: {studentId: $id, supportNotes: "x"}) { errors { code } } }',
         {"id": sid},
         token=tb,
     )
@@ -88,9 +88,7 @@ async def test_role_matrix(gql: GraphQLClient, org: Org) -> None:
     assert student["assessments"] is None
     denied = {tuple(e["path"][1:]) for e in body["errors"]}
     assert denied == {("supportNotes",), ("risk",), ("assessments",)}
-    body = await gql(
-        UPSERT, {"input": {"externalId": "R2", "name": "Bob"}}, token=aide
-    )
+    body = await gql(UPSERT, {"input": {"externalId": "R2", "name": "Bob"}}, token=aide)
     assert body["data"] is None and "requires role" in body["errors"][0]["message"]
 
     teacher = org.token(Role.TEACHER)

@@ -17,7 +17,9 @@ async def _count(db: Database, org: Org, model: type) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def test_upsert_student_errors_name_fields(gql: GraphQLClient, org: Org, db: Database) -> None:
+async def test_upsert_student_errors_name_fields(
+    gql: GraphQLClient, org: Org, db: Database
+) -> None:
     body = await gql(
         UPSERT,
         {"input": {"externalId": " ", "name": "", "supportLevel": 7, "yearGroup": 40}},
