@@ -51,18 +51,24 @@ def _terminate_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _serve(runtime: Runtime, settings: Settings, host: str, port: int) -> None:
+def _serve(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
-    from app.main import create_app
-
-    app = create_app(
-        settings=settings,
-        database_url=runtime.database_url,
-        redis_url=runtime.redis_url,
-        jwt_secret=runtime.jwt_secret,
+    # Workers are separate processes that build the app from the environment.
+    os.environ["DATABASE_URL"] = runtime.database_url
+    os.environ["REDIS_URL"] = runtime.redis_url
+    if runtime.jwt_secret:
+        os.environ["JWT_SECRET"] = runtime.jwt_secret
+    get_settings.cache_clear()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        ws_ping_interval=20,
     )
-    uvicorn.run(app, host=host, port=port, log_level="info", ws_ping_interval=20)
 
 
 async def _with_db(runtime: Runtime, settings: Settings, work):  # type: ignore[no-untyped-def]
@@ -104,7 +110,7 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
                 flush=True,
             )
         _terminate_on_sigterm()
-        _serve(runtime, settings, "127.0.0.1", args.port)
+        _serve(runtime, "127.0.0.1", args.port)
     except KeyboardInterrupt:
         pass
     finally:
@@ -116,7 +122,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     runtime = _runtime(settings, args.data_dir)
     try:
         _terminate_on_sigterm()
-        _serve(runtime, settings, args.host, args.port)
+        _serve(runtime, args.host, args.port, args.workers)
     except KeyboardInterrupt:
         pass
     finally:
@@ -203,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = with_data_dir(sub.add_parser("serve", help="serve the API"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WEB_CONCURRENCY", "1")),
+        help="API processes (the app is stateless; one per core is a good start)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     mig = with_data_dir(sub.add_parser("migrate", help="apply database migrations"))

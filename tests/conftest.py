@@ -42,10 +42,12 @@ def servers() -> Iterator[Servers]:
         embedded = EmbeddedServices(Path(tempfile.mkdtemp(prefix="schoolgraph-test-"))).start()
         db_url = db_url or embedded.database_url
         redis_url = redis_url or embedded.redis_url
-    migrate.upgrade(db_url)
-    yield Servers(db_url, redis_url)
-    if embedded is not None:
-        embedded.destroy()
+    try:
+        migrate.upgrade(db_url)
+        yield Servers(db_url, redis_url)
+    finally:
+        if embedded is not None:
+            embedded.destroy()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -286,6 +286,32 @@ def _to_summary(row: Sequence[object]) -> AttendanceSummary:
     )
 
 
+_SUMMARY_COLUMNS = """
+    student_id, min(day), max(day), count(*), sum(percentage), sum(present_periods),
+    sum(scheduled_periods),
+    count(*) FILTER (WHERE daily_status = 'ABSENT_EXCUSED'),
+    count(*) FILTER (WHERE daily_status = 'ABSENT_UNEXCUSED'),
+    count(*) FILTER (WHERE daily_status = 'TARDY'),
+    count(*) FILTER (WHERE daily_status = 'SUSPENDED'),
+    count(*) FILTER (WHERE daily_status = 'TRUANT')"""
+# Written once as SQL: these run on every incident (risk) and every dashboard row, and
+# building the equivalent Core construct per call cost more than the query itself.
+_RANGE_SUMMARY = text(
+    f"""SELECT {_SUMMARY_COLUMNS} FROM attendance_days
+    WHERE org_id = :org_id AND student_id = ANY(:ids)
+      AND (CAST(:start AS date) IS NULL OR day >= :start)
+      AND (CAST(:end AS date) IS NULL OR day <= :end)
+    GROUP BY student_id"""
+)
+_RECENT_SUMMARY = text(
+    f"""SELECT {_SUMMARY_COLUMNS} FROM (
+        SELECT *, row_number() OVER (PARTITION BY student_id ORDER BY day DESC) AS rn
+        FROM attendance_days WHERE org_id = :org_id AND student_id = ANY(:ids)) AS recent
+    WHERE rn <= :n
+    GROUP BY student_id"""
+)
+
+
 async def summaries(
     session: AsyncSession,
     *,
@@ -300,43 +326,13 @@ async def summaries(
     Either over a date range, or over each student's last `last_n_days` recorded school days.
     """
     ids = list(student_ids)
-    base = select(AttendanceDay).where(
-        AttendanceDay.org_id == org_id, AttendanceDay.student_id.in_(ids)
-    )
-    if start is not None:
-        base = base.where(AttendanceDay.day >= start)
-    if end is not None:
-        base = base.where(AttendanceDay.day <= end)
     if last_n_days is not None:
-        ranked = base.add_columns(
-            func.row_number()
-            .over(partition_by=AttendanceDay.student_id, order_by=AttendanceDay.day.desc())
-            .label("rn")
-        ).subquery()
-        source = select(ranked).where(ranked.c.rn <= last_n_days).subquery()
+        params: dict[str, object] = {"org_id": org_id, "ids": ids, "n": last_n_days}
+        rows = await session.execute(_RECENT_SUMMARY, params)
     else:
-        source = base.subquery()
-    cols = {c.name: c for c in source.c}
-    status = cols["daily_status"]
-
-    def count(*statuses: DailyStatus) -> ColumnElement[int]:
-        return func.count().filter(status.in_(statuses))
-
-    stmt = select(
-        cols["student_id"],
-        func.min(cols["day"]),
-        func.max(cols["day"]),
-        func.count(),
-        func.sum(cols["percentage"]),
-        func.sum(cols["present_periods"]),
-        func.sum(cols["scheduled_periods"]),
-        count(DailyStatus.ABSENT_EXCUSED),
-        count(DailyStatus.ABSENT_UNEXCUSED),
-        count(DailyStatus.TARDY),
-        count(DailyStatus.SUSPENDED),
-        count(DailyStatus.TRUANT),
-    ).group_by(cols["student_id"])
-    result = {row[0]: _to_summary(row[1:]) for row in (await session.execute(stmt))}
+        params = {"org_id": org_id, "ids": ids, "start": start, "end": end}
+        rows = await session.execute(_RANGE_SUMMARY, params)
+    result = {row[0]: _to_summary(row[1:]) for row in rows}
     return {sid: result.get(sid, EMPTY_SUMMARY) for sid in ids}
 
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.tools import merge_types
 
 from app.config import Settings, get_settings
@@ -83,6 +89,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+            # Clients send the same few documents over and over: parse and validate each once.
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
         ],
     )
 

@@ -182,16 +182,19 @@ async def log_incident(
         incident.consequence_text = rung.consequence
         incident.admin_notified = rung.admin_notified
         incident.hod_consulted = rung.hod_consulted
-    try:
-        async with session.begin_nested():
-            session.add(incident)
-            await session.flush()
-    except IntegrityError:
-        # The same client id for another student, logged concurrently: the first one wins.
-        if data.client_id and (found := await _by_client_id(session, actor.org_id, data.client_id)):
-            return LoggedIncident(found, created=False, risk=None)
-        raise
-    student.house_points += incident.points
+    if data.client_id is None:
+        session.add(incident)
+        await session.flush()
+    else:
+        try:
+            async with session.begin_nested():
+                session.add(incident)
+                await session.flush()
+        except IntegrityError:
+            # The same client id for another student, logged concurrently: the first one wins.
+            if found := await _by_client_id(session, actor.org_id, data.client_id):
+                return LoggedIncident(found, created=False, risk=None)
+            raise
     await audit.record(session, actor=actor, action="incident.log", entity=incident, before=None)
     changes = await risk.recompute(
         session,
@@ -199,7 +202,11 @@ async def log_incident(
         student_ids=[student.id],
         trigger="incident",
         now=max(now, data.occurred_at),
+        policy=policy,
+        loaded=[student],
     )
+    # After the risk reads, so that points and risk reach the student row in one UPDATE.
+    student.house_points += incident.points
     return LoggedIncident(incident, created=True, risk=changes[0] if changes else None)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -24,7 +24,7 @@ from app.attendance import service as attendance
 from app.auth.principal import Principal
 from app.incidents.models import Incident, IncidentKind
 from app.orgs import service as orgs
-from app.orgs.policy import RiskThresholds
+from app.orgs.policy import OrgPolicy, RiskThresholds
 from app.risk.models import RiskAssessment
 from app.students.models import Student
 
@@ -197,20 +197,28 @@ async def recompute(
     student_ids: Iterable[uuid.UUID],
     trigger: str,
     now: datetime | None = None,
+    policy: OrgPolicy | None = None,
+    loaded: Sequence[Student] = (),
 ) -> list[RiskChange]:
+    """Recompute and store the risk of `student_ids`. Callers that already hold the policy
+    or the (locked) student rows pass them in as `policy` and `loaded`."""
     ids = sorted(set(student_ids))
     if not ids:
         return []
     now = now or datetime.now(UTC)
-    policy = await orgs.get_policy(session, org_id=actor.org_id)
+    policy = policy or await orgs.get_policy(session, org_id=actor.org_id)
     inputs = await gather_inputs(
         session, org_id=actor.org_id, student_ids=ids, t=policy.risk, now=now
     )
-    rows = await session.execute(
-        select(Student).where(Student.org_id == actor.org_id, Student.id.in_(ids))
-    )
+    known = {s.id: s for s in loaded if s.id in inputs}
+    missing = [sid for sid in ids if sid not in known]
+    if missing:
+        rows = await session.execute(
+            select(Student).where(Student.org_id == actor.org_id, Student.id.in_(missing))
+        )
+        known.update({s.id: s for s in rows.scalars()})
     changes = []
-    for student in rows.scalars():
+    for student in known.values():
         result = evaluate(inputs[student.id], policy.risk)
         contributing = result.contributing
         changed = (
