@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
@@ -55,10 +56,7 @@ def _serve(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     # Workers are separate processes that build the app from the environment.
-    os.environ["DATABASE_URL"] = runtime.database_url
-    os.environ["REDIS_URL"] = runtime.redis_url
-    if runtime.jwt_secret:
-        os.environ["JWT_SECRET"] = runtime.jwt_secret
+    os.environ.update(_export_env(runtime))
     get_settings.cache_clear()
     uvicorn.run(
         "app.main:create_app",
@@ -110,7 +108,47 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
                 flush=True,
             )
         _terminate_on_sigterm()
-        _serve(runtime, "127.0.0.1", args.port)
+        # The queue worker runs beside the API, on the same servers.
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker", "--data-dir", str(args.data_dir)],
+            env=_export_env(runtime),
+        )
+        try:
+            _serve(runtime, "127.0.0.1", args.port)
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.close()
+    return 0
+
+
+def _export_env(runtime: Runtime) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": runtime.database_url, "REDIS_URL": runtime.redis_url}
+    if runtime.jwt_secret:
+        env["JWT_SECRET"] = runtime.jwt_secret
+    return env
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    runtime = _runtime(settings, args.data_dir)
+    os.environ.update(_export_env(runtime))
+    get_settings.cache_clear()
+    try:
+        import logging.config
+
+        from arq.logs import default_log_config
+        from arq.worker import run_worker
+
+        from workers.settings import WorkerSettings
+
+        logging.config.dictConfig(default_log_config(verbose=False))
+        run_worker(WorkerSettings)  # type: ignore[arg-type]
     except KeyboardInterrupt:
         pass
     finally:
@@ -216,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="API processes (the app is stateless; one per core is a good start)",
     )
     serve.set_defaults(func=cmd_serve)
+
+    worker = with_data_dir(sub.add_parser("worker", help="run the arq queue worker"))
+    worker.set_defaults(func=cmd_worker)
 
     mig = with_data_dir(sub.add_parser("migrate", help="apply database migrations"))
     mig.add_argument("--revision", default="head")
