@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the URLs people paste (postgres://, postgresql://, ?sslmode=require) and turn
+    them into what SQLAlchemy's asyncpg dialect takes."""
+    parts = urlsplit(url)
+    scheme = parts.scheme
+    if scheme in {"postgres", "postgresql"}:
+        scheme = "postgresql+asyncpg"
+    query = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "sslmode":
+            key, value = "ssl", value
+        elif key in {"channel_binding"}:
+            continue  # libpq-only option
+        query.append((key, value))
+    return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
 class Settings(BaseSettings):
@@ -18,8 +36,8 @@ class Settings(BaseSettings):
     broadcast_url: str | None = None
     data_dir: Path = Path(".data")
 
-    # HS256 wants at least 32 bytes of key (RFC 7518 3.2).
-    jwt_secret: str | None = Field(default=None, min_length=32)
+    # HS256 wants at least 32 bytes of key (RFC 7518 3.2); shorter ones work, with a warning.
+    jwt_secret: str | None = None
     jwt_jwks_url: str | None = None
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
@@ -37,6 +55,11 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=4000, ge=100)
     max_page_size: int = Field(default=100, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_url(cls, value: str | None) -> str | None:
+        return normalize_database_url(value) if value else value
 
     @property
     def effective_broadcast_url(self) -> str | None:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import NullPool
 
-from app.config import Settings
+from app.config import Settings, normalize_database_url
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -58,6 +58,7 @@ _SET_SCOPE = text("SELECT set_config('role', :role, true), set_config('app.org_i
 
 
 def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
+    database_url = normalize_database_url(database_url)
     if settings.db_null_pool:
         return create_async_engine(database_url, poolclass=NullPool)
     return create_async_engine(

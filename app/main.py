@@ -133,6 +133,8 @@ def create_app(
     secret = jwt_secret or settings.jwt_secret
     if not db_url or not r_url:
         raise RuntimeError("DATABASE_URL and REDIS_URL are required (or use `schoolgraph dev`)")
+    if secret and len(secret.encode()) < 32:
+        log.warning("JWT_SECRET is shorter than 32 bytes; use a longer random secret")
     db = Database(create_engine(settings, db_url), settings.db_app_role)
     verifier = TokenVerifier(
         secret=secret,

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import app.models
-from app.config import get_settings
+from app.config import get_settings, normalize_database_url
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -23,7 +23,7 @@ target_metadata = app.models.Base.metadata
 def _database_url() -> str:
     url = config.attributes.get("database_url") or get_settings().database_url
     if url:
-        return str(url)
+        return normalize_database_url(str(url))
     from app.devservices import EmbeddedServices
 
     return EmbeddedServices(get_settings().data_dir).start().database_url

@@ -69,6 +69,6 @@ class TokenVerifier:
         if not isinstance(org, str) or not org:
             raise InvalidToken("token has no org claim")
         try:
-            return Claims(sub=str(payload["sub"]), org=org, role=Role(str(role)))
+            return Claims(sub=str(payload["sub"]), org=org, role=Role(str(role).upper()))
         except ValueError as exc:
             raise InvalidToken("token has an unknown role") from exc

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import strawberry
 from strawberry.extensions import (
     MaxAliasesLimiter,
@@ -13,8 +16,10 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from app.config import Settings, get_settings
+from app.graphql.assessments.dataloaders import AssessmentByIdLoader
 from app.graphql.assessments.schema import AssessmentMutations
 from app.graphql.assessments.types import Assessment
+from app.graphql.attendance.dataloaders import AttendanceDayByIdLoader
 from app.graphql.attendance.schema import AttendanceMutations, AttendanceQueries
 from app.graphql.attendance.types import AttendanceDay
 from app.graphql.context import Info
@@ -28,6 +33,7 @@ from app.graphql.permissions import ALL_ROLES, STAFF, allow
 from app.graphql.relay import Node, from_global_id
 from app.graphql.students.schema import StudentMutations, StudentQueries
 from app.graphql.students.types import Student
+from app.orgs.models import Role
 
 
 @strawberry.type(description="The caller, as their token says.")
@@ -53,17 +59,25 @@ class CoreQueries:
         if parsed is None:
             return None
         type_name, raw = parsed
-        loaders = info.context.loaders
-        actor = info.context.actor
         if type_name == "Student":
             return await Student.load(info, raw)
-        if type_name == "Incident":
-            incident = await loaders.get(IncidentByIdLoader).load(raw)
-            return Incident.from_model(incident) if incident else None
-        if type_name == "Intervention" and actor.role in STAFF:
-            intervention = await loaders.get(InterventionByIdLoader).load(raw)
-            return Intervention.from_model(intervention) if intervention else None
-        return None
+        resolver = _NODE_RESOLVERS.get(type_name)
+        if resolver is None:
+            return None
+        roles, loader, convert = resolver
+        if info.context.actor.role not in roles:
+            return None  # the same answer as for an id that does not exist
+        row = await info.context.loaders.get(loader).load(raw)
+        return convert(row) if row is not None else None
+
+
+# type name -> (roles that may read it, loader by id, model -> GraphQL type)
+_NODE_RESOLVERS: dict[str, tuple[tuple[Role, ...], type[Any], Callable[[Any], Node]]] = {
+    "Incident": (ALL_ROLES, IncidentByIdLoader, Incident.from_model),
+    "Intervention": (STAFF, InterventionByIdLoader, Intervention.from_model),
+    "Assessment": (STAFF, AssessmentByIdLoader, Assessment.from_model),
+    "AttendanceDay": (STAFF, AttendanceDayByIdLoader, AttendanceDay.from_model),
+}
 
 
 Query = merge_types("Query", (CoreQueries, StudentQueries, IncidentQueries, AttendanceQueries))

@@ -73,3 +73,13 @@ def test_growth_first_to_latest_of_the_year() -> None:
         [diag(date(2026, 5, 1), 470), diag(date(2025, 9, 1), 450), diag(date(2026, 1, 9), 455)]
     )
     assert (g.first_score, g.latest_score, g.points, g.percent_of_typical) == (450, 470, 20, 100.0)
+
+
+def test_database_urls_people_paste_are_accepted() -> None:
+    from app.config import normalize_database_url
+
+    assert (
+        normalize_database_url("postgres://u:p@db.example:5432/app?sslmode=require")
+        == "postgresql+asyncpg://u:p@db.example:5432/app?ssl=require"
+    )
+    assert normalize_database_url("postgresql+asyncpg://u@h/db") == "postgresql+asyncpg://u@h/db"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attendance import service
@@ -34,3 +35,15 @@ class AttendanceDaysByStudentLoader(OrgLoader[uuid.UUID, list[AttendanceDay]]):
         return await service.days_for(
             session, org_id=self.org_id, student_ids=keys, start=start, end=end
         )
+
+
+class AttendanceDayByIdLoader(OrgLoader[uuid.UUID, AttendanceDay | None]):
+    async def load_batch(
+        self, session: AsyncSession, keys: list[uuid.UUID]
+    ) -> Mapping[uuid.UUID, AttendanceDay | None]:
+        rows = await session.execute(
+            select(AttendanceDay).where(
+                AttendanceDay.org_id == self.org_id, AttendanceDay.id.in_(keys)
+            )
+        )
+        return {row.id: row for row in rows.scalars()}
