@@ -8,6 +8,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
@@ -35,6 +36,21 @@ class OrgLoader(DataLoader[K, V], Generic[K, V]):
 
     async def load_batch(self, session: AsyncSession, keys: list[K]) -> Mapping[K, V]:
         raise NotImplementedError
+
+
+class RowByIdLoader(OrgLoader[uuid.UUID, Any]):
+    """Rows of `model` (an org-owned table with a UUID `id`) by id, in one query."""
+
+    model: Any
+
+    async def load_batch(
+        self, session: AsyncSession, keys: list[uuid.UUID]
+    ) -> Mapping[uuid.UUID, Any]:
+        model = self.model
+        rows = await session.execute(
+            select(model).where(model.org_id == self.org_id, model.id.in_(keys))
+        )
+        return {row.id: row for row in rows.scalars()}
 
 
 class Loaders:

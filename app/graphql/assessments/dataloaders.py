@@ -3,12 +3,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.assessments import service
 from app.assessments.models import Assessment
-from app.graphql.dataloaders import OrgLoader
+from app.graphql.dataloaders import OrgLoader, RowByIdLoader
 
 
 class AssessmentsByStudentLoader(OrgLoader[uuid.UUID, list[Assessment]]):
@@ -30,11 +29,5 @@ class LatestDiagnosticsByStudentLoader(OrgLoader[uuid.UUID, list[Assessment]]):
         return await service.latest_diagnostics(session, org_id=self.org_id, student_ids=keys)
 
 
-class AssessmentByIdLoader(OrgLoader[uuid.UUID, Assessment | None]):
-    async def load_batch(
-        self, session: AsyncSession, keys: list[uuid.UUID]
-    ) -> Mapping[uuid.UUID, Assessment | None]:
-        rows = await session.execute(
-            select(Assessment).where(Assessment.org_id == self.org_id, Assessment.id.in_(keys))
-        )
-        return {row.id: row for row in rows.scalars()}
+class AssessmentByIdLoader(RowByIdLoader):
+    model = Assessment

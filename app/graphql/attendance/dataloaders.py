@@ -3,12 +3,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attendance import service
 from app.attendance.models import AttendanceDay
-from app.graphql.dataloaders import OrgLoader
+from app.graphql.dataloaders import OrgLoader, RowByIdLoader
 
 
 class AttendanceSummaryByStudentLoader(OrgLoader[uuid.UUID, service.AttendanceSummary]):
@@ -37,13 +36,5 @@ class AttendanceDaysByStudentLoader(OrgLoader[uuid.UUID, list[AttendanceDay]]):
         )
 
 
-class AttendanceDayByIdLoader(OrgLoader[uuid.UUID, AttendanceDay | None]):
-    async def load_batch(
-        self, session: AsyncSession, keys: list[uuid.UUID]
-    ) -> Mapping[uuid.UUID, AttendanceDay | None]:
-        rows = await session.execute(
-            select(AttendanceDay).where(
-                AttendanceDay.org_id == self.org_id, AttendanceDay.id.in_(keys)
-            )
-        )
-        return {row.id: row for row in rows.scalars()}
+class AttendanceDayByIdLoader(RowByIdLoader):
+    model = AttendanceDay

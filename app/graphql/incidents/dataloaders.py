@@ -4,24 +4,17 @@ import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import Page
-from app.graphql.dataloaders import OrgLoader
+from app.graphql.dataloaders import OrgLoader, RowByIdLoader
 from app.incidents import service
 from app.incidents.models import Incident
 from app.orgs import service as orgs
 
 
-class IncidentByIdLoader(OrgLoader[uuid.UUID, Incident | None]):
-    async def load_batch(
-        self, session: AsyncSession, keys: list[uuid.UUID]
-    ) -> Mapping[uuid.UUID, Incident | None]:
-        rows = await session.execute(
-            select(Incident).where(Incident.org_id == self.org_id, Incident.id.in_(keys))
-        )
-        return {row.id: row for row in rows.scalars()}
+class IncidentByIdLoader(RowByIdLoader):
+    model = Incident
 
 
 class IncidentsByStudentLoader(OrgLoader[uuid.UUID, Page[Incident]]):
