@@ -2,17 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from app.graphql.context import Info
 from app.graphql.relay import Connection, Node, to_global_id
+from app.graphql.students.fields import resolve_student
 from app.incidents.models import Incident as IncidentModel
 from app.incidents.models import IncidentKind as _Kind
-
-if TYPE_CHECKING:
-    from app.graphql.students.types import Student
 
 IncidentKind = strawberry.enum(_Kind, name="IncidentKind")
 
@@ -40,13 +36,7 @@ class Incident(Node):
     parent_meeting_scheduled: bool
     created_at: datetime
 
-    @strawberry.field
-    async def student(
-        self, info: Info
-    ) -> Annotated[Student, strawberry.lazy("app.graphql.students.types")] | None:
-        from app.graphql.students.types import Student
-
-        return await Student.load(info, self.model.student_id)
+    student = strawberry.field(resolver=resolve_student)
 
     @classmethod
     def from_model(cls, row: IncidentModel) -> Incident:

@@ -1,17 +1,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from app.graphql.context import Info
 from app.graphql.relay import Node, to_global_id
+from app.graphql.students.fields import resolve_student
 from app.interventions.models import Intervention as InterventionModel
 from app.interventions.models import InterventionStatus as _Status
-
-if TYPE_CHECKING:
-    from app.graphql.students.types import Student
 
 InterventionStatus = strawberry.enum(_Status, name="InterventionStatus")
 
@@ -28,13 +24,7 @@ class Intervention(Node):
     end_date: date | None
     created_at: datetime
 
-    @strawberry.field
-    async def student(
-        self, info: Info
-    ) -> Annotated[Student, strawberry.lazy("app.graphql.students.types")] | None:
-        from app.graphql.students.types import Student
-
-        return await Student.load(info, self.model.student_id)
+    student = strawberry.field(resolver=resolve_student)
 
     @classmethod
     def from_model(cls, row: InterventionModel) -> Intervention:
