@@ -45,6 +45,19 @@ def _runtime(settings: Settings, data_dir: Path) -> Runtime:
     return Runtime(db_url, redis_url, secret, embedded)
 
 
+def _require_schema(runtime: Runtime) -> None:
+    """Embedded servers are migrated on the spot; a server of your own must be migrated
+    explicitly (`schoolgraph migrate`), so a deploy never changes its schema by surprise."""
+    from app import migrate
+
+    if runtime.embedded is not None:
+        migrate.upgrade(runtime.database_url)
+    elif not migrate.is_current(runtime.database_url):
+        raise SystemExit(
+            "error: the database is not at the latest migration: run `schoolgraph migrate`"
+        )
+
+
 def _terminate_on_sigterm() -> None:
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -188,6 +201,7 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     runtime = _runtime(settings, args.data_dir)
     try:
+        _require_schema(runtime)
         created = asyncio.run(_with_db(runtime, settings, lambda db: seed_demo(db, slug=args.org)))
         print("Seeded the demo school." if created else f"Org {args.org!r} exists; left as is.")
     finally:
@@ -206,6 +220,7 @@ def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
             return await service.create_org(session, slug=args.slug, name=args.name or args.slug)
 
     try:
+        _require_schema(runtime)
         org = asyncio.run(_with_db(runtime, settings, create))
         print(f"Created org {org.slug} ({org.id}).")
     except ServiceError as exc:
