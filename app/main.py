@@ -12,6 +12,7 @@ import redis.asyncio as redis
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -26,6 +27,7 @@ from app.config import Settings, get_settings
 from app.db import Database, create_engine
 from app.graphql.context import Context
 from app.graphql.schema import build_schema
+from app.metrics import MetricsMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +169,7 @@ def create_app(
             Route("/metrics", metrics),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(MetricsMiddleware)],
     )
     app.state.services = services
     return app

@@ -25,6 +25,7 @@ from app.core.pagination import (
     to_page,
 )
 from app.incidents.models import Incident, IncidentKind
+from app.metrics import INCIDENTS_LOGGED
 from app.orgs import service as orgs
 from app.orgs.policy import OrgPolicy, StrikePolicy
 from app.risk import service as risk
@@ -207,6 +208,7 @@ async def log_incident(
     )
     # After the risk reads, so that points and risk reach the student row in one UPDATE.
     student.house_points += incident.points
+    INCIDENTS_LOGGED.labels(incident.kind.value).inc()
     return LoggedIncident(incident, created=True, risk=changes[0] if changes else None)
 
 

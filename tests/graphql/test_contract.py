@@ -119,3 +119,16 @@ async def test_too_deep_query_is_rejected(gql: GraphQLClient, org: Org) -> None:
     body = await gql(deep, token=org.token())
     assert body.get("data") is None
     assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+
+
+async def test_metrics_count_requests_and_incidents(gql: GraphQLClient, org: Org) -> None:
+    sid = await upsert(gql, org, "M1")
+    await gql(
+        LOG, {"input": {"studentId": sid, "kind": "NEUTRAL", "category": "note"}}, token=org.token()
+    )
+    text = (await gql.http.get("/metrics")).text
+    assert 'schoolgraph_incidents_logged_total{kind="NEUTRAL"}' in text
+    assert (
+        'schoolgraph_http_request_duration_seconds_count{method="POST",route="/graphql",status="200"}'
+        in text
+    )

@@ -1,0 +1,48 @@
+"""Prometheus metrics: request latency by route, and the domain events worth graphing."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HTTP_REQUESTS = Histogram(
+    "schoolgraph_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+INCIDENTS_LOGGED = Counter(
+    "schoolgraph_incidents_logged_total", "Incidents logged (idempotent resends excluded)", ["kind"]
+)
+
+_KNOWN_ROUTES = {"/graphql", "/healthz", "/readyz", "/metrics"}
+
+
+class MetricsMiddleware:
+    """Times every HTTP request; unknown paths share one label so cardinality stays bounded."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            path = scope.get("path", "")
+            HTTP_REQUESTS.labels(
+                scope.get("method", ""), path if path in _KNOWN_ROUTES else "other", str(status)
+            ).observe(time.perf_counter() - start)
