@@ -8,14 +8,19 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
 from app.config import Settings, get_settings
+from app.db import Database, create_engine
 from app.devservices import EmbeddedServices
-from app.orgs.models import Role
+from app.orgs.models import Org, Role
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -82,9 +87,9 @@ def _serve(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
     )
 
 
-async def _with_db(runtime: Runtime, settings: Settings, work):  # type: ignore[no-untyped-def]
-    from app.db import Database, create_engine
-
+async def _with_db(
+    runtime: Runtime, settings: Settings, work: Callable[[Database], Awaitable[T]]
+) -> T:
     db = Database(create_engine(settings, runtime.database_url), settings.db_app_role)
     try:
         return await work(db)
@@ -215,7 +220,7 @@ def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
 
     runtime = _runtime(settings, args.data_dir)
 
-    async def create(db):  # type: ignore[no-untyped-def]
+    async def create(db: Database) -> Org:
         async with db.admin_transaction() as session:
             return await service.create_org(session, slug=args.slug, name=args.name or args.slug)
 

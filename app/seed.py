@@ -10,11 +10,14 @@ import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
+from app.assessments import flows as assessment_flows
 from app.assessments import service as assessments
 from app.assessments.models import AssessmentKind
+from app.attendance import flows as attendance_flows
 from app.attendance import service as attendance
 from app.auth.principal import Principal, system_principal
 from app.db import Database
+from app.incidents import flows as incident_flows
 from app.incidents import service as incidents
 from app.incidents.models import IncidentKind
 from app.orgs import service as orgs
@@ -133,7 +136,7 @@ async def _attendance(
             else:
                 batch.append(attendance.DayInput(sid, day, 6))
         async with db.transaction(actor.org_id) as session:
-            await attendance.record_days(session, actor=actor, days=batch, source="seed")
+            await attendance_flows.record_days(session, actor=actor, days=batch, source="seed")
 
 
 async def _diagnostics(
@@ -167,7 +170,7 @@ async def _diagnostics(
                 )
     for start in range(0, len(items), 400):
         async with db.transaction(actor.org_id) as session:
-            await assessments.record_many(
+            await assessment_flows.record_many(
                 session, actor=actor, items=items[start : start + 400], source="seed"
             )
 
@@ -206,7 +209,7 @@ async def _incidents(
     planned.sort(key=lambda p: p[0])
     for when, sid, kind, category, note in planned:
         async with db.transaction(actor.org_id) as session:
-            await incidents.log_incident(
+            await incident_flows.log_incident(
                 session,
                 actor=actor,
                 data=incidents.IncidentData(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from app.db import Database
+from app.incidents import flows
 from app.incidents import service as incidents
 from app.incidents.models import Incident, IncidentKind
 from app.students import service as students
@@ -36,7 +37,7 @@ async def log(
     client_id: uuid.UUID | None = None,
 ) -> Incident:
     async with db.transaction(org.id) as session:
-        result = await incidents.log_incident(
+        result = await flows.log_incident(
             session,
             actor=org.principal(),
             data=incidents.IncidentData(

@@ -114,29 +114,16 @@ def _validate(data: AssessmentData) -> None:
     v.raise_if_any()
 
 
-async def record(
-    session: AsyncSession, *, actor: Principal, data: AssessmentData, source: str = "console"
-) -> Assessment:
-    """Insert or replace (same student, kind, subject, date and name) an assessment."""
-    (row,) = await record_many(session, actor=actor, items=[data], source=source)
-    return row
-
-
-async def record_many(
+async def save_many(
     session: AsyncSession,
     *,
     actor: Principal,
     items: list[AssessmentData],
     source: str = "console",
 ) -> list[Assessment]:
-    """Record several assessments, then recompute the students' risk once."""
-    from app.risk import service as risk
-
-    rows = [await _record_one(session, actor=actor, data=d, source=source) for d in items]
-    await risk.recompute(
-        session, actor=actor, student_ids={d.student_id for d in items}, trigger="assessment"
-    )
-    return rows
+    """Insert or replace (same student, kind, subject, date and name) assessments.
+    (Use flows.record_many, which also recomputes risk.)"""
+    return [await _record_one(session, actor=actor, data=d, source=source) for d in items]
 
 
 async def _record_one(

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -207,12 +208,12 @@ def classify_day(
     return DayClassification(present, status, pct)
 
 
-async def record_days(
+async def save_days(
     session: AsyncSession, *, actor: Principal, days: Sequence[DayInput], source: str = "console"
 ) -> list[AttendanceDay]:
-    """Upsert one row per student per day; a later record for the same day replaces it."""
-    from app.risk import service as risk
-
+    """Upsert one row per student per day; a later record for the same day replaces it.
+    Validates every day first: on any error nothing is written. (Use flows.record_days,
+    which also recomputes risk.)"""
     codes = await code_table(session, org_id=actor.org_id)
     errors: list[FieldError] = []
     classified: list[tuple[DayInput, DayClassification]] = []
@@ -262,27 +263,26 @@ async def record_days(
             session, actor=actor, action="attendance.record", entity=row, before=before
         )
         saved.append(row)
-    await risk.recompute(session, actor=actor, student_ids=student_ids, trigger="attendance")
     return saved
 
 
-def _to_summary(row: Sequence[object]) -> AttendanceSummary:
+def _to_summary(row: Sequence[Any]) -> AttendanceSummary:
     first, last, days, present_days, present_p, scheduled_p, exc, unexc, tardy, susp, truant = row
-    days_n = int(days or 0)  # type: ignore[call-overload]
-    present = float(present_days or 0)  # type: ignore[arg-type]
-    rate = float(present_p) / float(scheduled_p) if scheduled_p else None  # type: ignore[arg-type]
+    days_n = int(days or 0)
+    present = float(present_days or 0)
+    rate = float(present_p) / float(scheduled_p) if scheduled_p else None
     return AttendanceSummary(
-        start=first,  # type: ignore[arg-type]
-        end=last,  # type: ignore[arg-type]
+        start=first,
+        end=last,
         days_enrolled=days_n,
         days_present=round(present, 4),
         days_absent=round(days_n - present, 4),
         rate=None if rate is None else round(rate, 4),
-        excused_absences=int(exc or 0),  # type: ignore[call-overload]
-        unexcused_absences=int(unexc or 0),  # type: ignore[call-overload]
-        tardies=int(tardy or 0),  # type: ignore[call-overload]
-        suspensions=int(susp or 0),  # type: ignore[call-overload]
-        truancies=int(truant or 0),  # type: ignore[call-overload]
+        excused_absences=int(exc or 0),
+        unexcused_absences=int(unexc or 0),
+        tardies=int(tardy or 0),
+        suspensions=int(susp or 0),
+        truancies=int(truant or 0),
     )
 
 

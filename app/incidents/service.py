@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -25,11 +24,7 @@ from app.core.pagination import (
     to_page,
 )
 from app.incidents.models import Incident, IncidentKind
-from app.metrics import INCIDENTS_LOGGED
-from app.orgs import service as orgs
 from app.orgs.policy import OrgPolicy, StrikePolicy
-from app.risk import service as risk
-from app.students import service as students
 
 NEWEST_FIRST = (
     SortKey(Incident.occurred_at, descending=True),
@@ -65,14 +60,8 @@ class IncidentFilter:
     end: datetime | None = None
 
 
-@dataclass(frozen=True)
-class LoggedIncident:
-    incident: Incident
-    created: bool
-    risk: risk.RiskChange | None
-
-
-def _validate(data: IncidentData, now: datetime) -> IncidentData:
+def validate_new(data: IncidentData, now: datetime) -> IncidentData:
+    """Check a new incident's fields; fills the defaults (occurredAt = now)."""
     v = Validator()
     category = v.text("category", data.category, max_length=100, required=True)
     v.text("note", data.note, max_length=10_000)
@@ -123,7 +112,7 @@ async def strike_for(
     return policy.strike_for(prior)
 
 
-async def _by_client_id(
+async def by_client_id(
     session: AsyncSession, org_id: uuid.UUID, client_id: uuid.UUID
 ) -> Incident | None:
     return (
@@ -131,85 +120,6 @@ async def _by_client_id(
             select(Incident).where(Incident.org_id == org_id, Incident.client_id == client_id)
         )
     ).scalar_one_or_none()
-
-
-async def log_incident(
-    session: AsyncSession, *, actor: Principal, data: IncidentData
-) -> LoggedIncident:
-    """The incident journey, in the caller's transaction: insert, strike, house points, risk.
-
-    With a client id it is idempotent: a resend returns the first incident and writes nothing.
-    """
-    now = datetime.now(UTC)
-    data = _validate(data, now)
-    assert data.occurred_at is not None
-    if data.client_id and (found := await _by_client_id(session, actor.org_id, data.client_id)):
-        return LoggedIncident(found, created=False, risk=None)
-    student = await students.require(
-        session, org_id=actor.org_id, student_id=data.student_id, lock=True
-    )
-    if data.client_id and (found := await _by_client_id(session, actor.org_id, data.client_id)):
-        return LoggedIncident(found, created=False, risk=None)  # a concurrent resend won
-
-    policy = await orgs.get_policy(session, org_id=actor.org_id)
-    incident = Incident(
-        id=uuid.uuid4(),
-        org_id=actor.org_id,
-        student_id=student.id,
-        kind=data.kind,
-        category=data.category,
-        points=data.points if data.points is not None else default_points(data.kind, policy),
-        note=data.note,
-        class_code=data.class_code or student.class_code,
-        lesson_session_id=data.lesson_session_id,
-        occurred_at=data.occurred_at,
-        antecedent=data.antecedent,
-        behaviour=data.behaviour,
-        consequence=data.consequence,
-        source=data.source,
-        client_id=data.client_id,
-        logged_by=actor.sub,
-    )
-    if data.kind is IncidentKind.NEGATIVE:
-        strike = await strike_for(
-            session,
-            org_id=actor.org_id,
-            student_id=student.id,
-            occurred_at=data.occurred_at,
-            policy=policy.strikes,
-        )
-        rung = policy.strikes.rung(strike)
-        incident.strike_level = strike
-        incident.consequence_text = rung.consequence
-        incident.admin_notified = rung.admin_notified
-        incident.hod_consulted = rung.hod_consulted
-    if data.client_id is None:
-        session.add(incident)
-        await session.flush()
-    else:
-        try:
-            async with session.begin_nested():
-                session.add(incident)
-                await session.flush()
-        except IntegrityError:
-            # The same client id for another student, logged concurrently: the first one wins.
-            if found := await _by_client_id(session, actor.org_id, data.client_id):
-                return LoggedIncident(found, created=False, risk=None)
-            raise
-    await audit.record(session, actor=actor, action="incident.log", entity=incident, before=None)
-    changes = await risk.recompute(
-        session,
-        actor=actor,
-        student_ids=[student.id],
-        trigger="incident",
-        now=max(now, data.occurred_at),
-        policy=policy,
-        loaded=[student],
-    )
-    # After the risk reads, so that points and risk reach the student row in one UPDATE.
-    student.house_points += incident.points
-    INCIDENTS_LOGGED.labels(incident.kind.value).inc()
-    return LoggedIncident(incident, created=True, risk=changes[0] if changes else None)
 
 
 async def update_flags(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from app.assessments import flows as assessment_flows
 from app.assessments import service as assessments
 from app.assessments.models import AssessmentKind
+from app.attendance import flows as attendance_flows
 from app.attendance import service as attendance
 from app.db import Database
 from app.incidents.models import IncidentKind
@@ -34,10 +36,10 @@ async def _school(db: Database, size: int) -> tuple[object, str]:
         await log(db, org, student.id, kind=IncidentKind.NEGATIVE)
         await log(db, org, student.id, kind=IncidentKind.POSITIVE)
     async with db.transaction(org.id) as session:
-        await attendance.record_days(
+        await attendance_flows.record_days(
             session, actor=actor, days=[attendance.DayInput(s, date(2026, 11, 2), 6) for s in ids]
         )
-        await assessments.record_many(
+        await assessment_flows.record_many(
             session,
             actor=actor,
             items=[

@@ -9,7 +9,7 @@ from typing import Any, cast
 import strawberry
 from strawberry.scalars import JSON
 
-from app.assessments import service
+from app.assessments import flows, service
 from app.graphql.assessments.types import Assessment, AssessmentKind
 from app.graphql.context import Info
 from app.graphql.errors import UserError
@@ -73,7 +73,7 @@ class AssessmentMutations:
         self, info: Info, input: RecordAssessmentInput
     ) -> RecordAssessmentPayload:
         result = await in_transaction(
-            info, lambda s, actor: service.record(s, actor=actor, data=input.to_data())
+            info, lambda s, actor: flows.record(s, actor=actor, data=input.to_data())
         )
         if isinstance(result, Refused):
             return RecordAssessmentPayload(assessment=None, errors=result.errors)

@@ -6,7 +6,7 @@ from datetime import date
 
 import strawberry
 
-from app.attendance import service
+from app.attendance import flows, service
 from app.graphql.attendance.types import AttendanceCategory, AttendanceCode, AttendanceDay
 from app.graphql.context import Info
 from app.graphql.errors import UserError
@@ -88,7 +88,7 @@ class AttendanceMutations:
         many = len(input.days) > 1
         result = await in_transaction(
             info,
-            lambda s, actor: service.record_days(
+            lambda s, actor: flows.record_days(
                 s, actor=actor, days=[_to_day(i, d, many) for i, d in enumerate(input.days)]
             ),
         )

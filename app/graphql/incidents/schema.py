@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.pagination import check_first
+from app.core.errors import ErrorCode
+from app.core.pagination import Page, check_first
 from app.graphql.context import Info
 from app.graphql.errors import UserError
 from app.graphql.incidents.inputs import (
@@ -18,7 +20,8 @@ from app.graphql.mutations import Refused, in_transaction
 from app.graphql.permissions import ALL_ROLES, TEACHING, allow, roles_note
 from app.graphql.queries import read
 from app.graphql.relay import Connection, connection_from_page, parse_id
-from app.incidents import service
+from app.incidents import flows, service
+from app.incidents.models import Incident as IncidentModel
 
 MAX_BATCH = 200
 
@@ -37,7 +40,7 @@ class IncidentQueries:
     ) -> Connection[Incident]:
         n = check_first(first, info.context.settings.max_page_size)
 
-        async def work(session):  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> Page[IncidentModel]:
             flt = filter.to_data() if filter else None
             return await service.list_page(
                 session, org_id=info.context.actor.org_id, flt=flt, first=n, after=after
@@ -77,7 +80,7 @@ class UpdateIncidentPayload:
 
 async def _log(info: Info, item: LogIncidentInput) -> LogIncidentPayload:
     result = await in_transaction(
-        info, lambda s, actor: service.log_incident(s, actor=actor, data=item.to_data())
+        info, lambda s, actor: flows.log_incident(s, actor=actor, data=item.to_data())
     )
     if isinstance(result, Refused):
         return LogIncidentPayload(incident=None, errors=result.errors)
@@ -102,8 +105,6 @@ class IncidentMutations:
     )
     async def log_incidents(self, info: Info, input: LogIncidentsInput) -> LogIncidentsPayload:
         if len(input.items) > MAX_BATCH:
-            from app.core.errors import ErrorCode
-
             return LogIncidentsPayload(
                 results=[],
                 errors=[
