@@ -29,6 +29,7 @@ from app.graphql.incidents.types import Incident
 from app.graphql.interventions.dataloaders import InterventionByIdLoader
 from app.graphql.interventions.schema import InterventionMutations
 from app.graphql.interventions.types import Intervention
+from app.graphql.orgs.schema import OrgMutations, OrgQueries
 from app.graphql.permissions import ALL_ROLES, STAFF, allow
 from app.graphql.relay import Node, from_global_id
 from app.graphql.students.schema import StudentMutations, StudentQueries
@@ -80,7 +81,9 @@ _NODE_RESOLVERS: dict[str, tuple[tuple[Role, ...], type[Any], Callable[[Any], No
 }
 
 
-Query = merge_types("Query", (CoreQueries, StudentQueries, IncidentQueries, AttendanceQueries))
+Query = merge_types(
+    "Query", (CoreQueries, StudentQueries, IncidentQueries, AttendanceQueries, OrgQueries)
+)
 Mutation = merge_types(
     "Mutation",
     (
@@ -89,6 +92,7 @@ Mutation = merge_types(
         AttendanceMutations,
         AssessmentMutations,
         InterventionMutations,
+        OrgMutations,
     ),
 )
 

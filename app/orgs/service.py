@@ -7,9 +7,11 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import service as audit
+from app.auth.principal import Principal
 from app.core.errors import ErrorCode, ServiceError
 from app.orgs.models import Org
-from app.orgs.policy import OrgPolicy, policy_from_settings
+from app.orgs.policy import OrgPolicy, policy_errors, policy_from_settings, policy_to_settings
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -45,3 +47,28 @@ async def create_org(
 async def get_policy(session: AsyncSession, *, org_id: uuid.UUID) -> OrgPolicy:
     settings = (await session.execute(select(Org.settings).where(Org.id == org_id))).scalar_one()
     return policy_from_settings(settings)
+
+
+async def update_policy(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    strikes: dict[str, Any] | None = None,
+    risk: dict[str, Any] | None = None,
+    house_points: dict[str, Any] | None = None,
+) -> OrgPolicy:
+    """Change some of the org's policy values (snake_case keys); the rest stay as they are."""
+    org = (
+        await session.execute(select(Org).where(Org.id == actor.org_id).with_for_update())
+    ).scalar_one()
+    before = audit.snapshot(org)
+    current = policy_from_settings(org.settings)
+    merged = policy_to_settings(current)
+    for key, changes in (("strikes", strikes), ("risk", risk), ("house_points", house_points)):
+        merged[key].update({k: v for k, v in (changes or {}).items() if v is not None})
+    policy = policy_from_settings(merged)
+    if errors := policy_errors(policy):
+        raise ServiceError(errors)
+    org.settings = policy_to_settings(policy)
+    await audit.record(session, actor=actor, action="org.update_policy", entity=org, before=before)
+    return policy

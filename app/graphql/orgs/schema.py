@@ -1,0 +1,164 @@
+"""The org's policy: the strike ladder, risk thresholds and house points (ADMIN changes it)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import strawberry
+
+from app.graphql.context import Info
+from app.graphql.errors import UserError
+from app.graphql.mutations import Refused, in_transaction
+from app.graphql.permissions import STAFF, allow, roles_note
+from app.graphql.queries import read
+from app.orgs import flows, service
+from app.orgs import policy as domain
+from app.orgs.models import Role
+
+
+@strawberry.type
+class StrikeRung:
+    strike: int
+    consequence: str
+    admin_notified: bool
+    hod_consulted: bool
+
+
+@strawberry.type(
+    description="strike = min(negatives in the window // negativesPerStrike + 1, maxStrike)"
+)
+class StrikePolicy:
+    window_hours: int
+    negatives_per_strike: int
+    max_strike: int
+    rungs: list[StrikeRung]
+
+
+@strawberry.type
+class RiskThresholds:
+    behaviour_window_days: int
+    behaviour_negatives: int
+    strike_level: int
+    attendance_window_days: int
+    chronic_absence_pct: float
+    severe_absence_pct: float
+    grade_levels_below: int
+
+
+@strawberry.type
+class HousePointsPolicy:
+    positive: int
+    negative: int
+    neutral: int
+
+
+@strawberry.type
+class OrgPolicy:
+    strikes: StrikePolicy
+    risk: RiskThresholds
+    house_points: HousePointsPolicy
+
+    @classmethod
+    def from_policy(cls, p: domain.OrgPolicy) -> OrgPolicy:
+        return cls(
+            strikes=StrikePolicy(
+                window_hours=p.strikes.window_hours,
+                negatives_per_strike=p.strikes.negatives_per_strike,
+                max_strike=p.strikes.max_strike,
+                rungs=[
+                    StrikeRung(strike=i + 1, **asdict(r)) for i, r in enumerate(p.strikes.rungs)
+                ],
+            ),
+            risk=RiskThresholds(**asdict(p.risk)),
+            house_points=HousePointsPolicy(**asdict(p.house_points)),
+        )
+
+
+@strawberry.input
+class StrikeRungInput:
+    consequence: str
+    admin_notified: bool = False
+    hod_consulted: bool = False
+
+
+@strawberry.input
+class StrikePolicyInput:
+    window_hours: int | None = None
+    negatives_per_strike: int | None = None
+    rungs: list[StrikeRungInput] | None = strawberry.field(
+        default=None, description="Replaces the whole ladder; its length is the highest strike."
+    )
+
+
+@strawberry.input
+class RiskThresholdsInput:
+    behaviour_window_days: int | None = None
+    behaviour_negatives: int | None = None
+    strike_level: int | None = None
+    attendance_window_days: int | None = None
+    chronic_absence_pct: float | None = None
+    severe_absence_pct: float | None = None
+    grade_levels_below: int | None = None
+
+
+@strawberry.input
+class HousePointsInput:
+    positive: int | None = None
+    negative: int | None = None
+    neutral: int | None = None
+
+
+@strawberry.input(description="Only the values given change.")
+class UpdateOrgPolicyInput:
+    strikes: StrikePolicyInput | None = None
+    risk: RiskThresholdsInput | None = None
+    house_points: HousePointsInput | None = None
+
+
+@strawberry.type
+class UpdateOrgPolicyPayload:
+    policy: OrgPolicy | None
+    errors: list[UserError]
+
+
+def _changes(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    out = {k: v for k, v in vars(value).items() if v is not None}
+    if "rungs" in out:
+        out["rungs"] = [vars(r) for r in out["rungs"]]
+    return out
+
+
+@strawberry.type
+class OrgQueries:
+    @strawberry.field(permission_classes=[allow(*STAFF)], description=roles_note(*STAFF))
+    async def org_policy(self, info: Info) -> OrgPolicy:
+        policy = await read(info, lambda s: service.get_policy(s, org_id=info.context.actor.org_id))
+        return OrgPolicy.from_policy(policy)
+
+
+@strawberry.type
+class OrgMutations:
+    @strawberry.mutation(
+        permission_classes=[allow(Role.ADMIN)],
+        description="Change the strike policy, risk thresholds or house points; new risk "
+        "thresholds recompute every student's risk. Roles: ADMIN.",
+    )
+    async def update_org_policy(
+        self, info: Info, input: UpdateOrgPolicyInput
+    ) -> UpdateOrgPolicyPayload:
+        result = await in_transaction(
+            info,
+            lambda s, actor: flows.update_policy(
+                s,
+                actor=actor,
+                strikes=_changes(input.strikes),
+                risk_thresholds=_changes(input.risk),
+                house_points=_changes(input.house_points),
+            ),
+        )
+        if isinstance(result, Refused):
+            return UpdateOrgPolicyPayload(policy=None, errors=result.errors)
+        return UpdateOrgPolicyPayload(policy=OrgPolicy.from_policy(result), errors=[])
