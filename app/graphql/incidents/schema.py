@@ -29,7 +29,8 @@ MAX_BATCH = 200
 @strawberry.type
 class IncidentQueries:
     @strawberry.field(
-        permission_classes=[allow(*ALL_ROLES)], description="Incidents, newest first."
+        permission_classes=[allow(*ALL_ROLES)],
+        description="Incidents, newest first. " + roles_note(*ALL_ROLES),
     )
     async def incidents(
         self,
@@ -93,7 +94,8 @@ async def _log(info: Info, item: LogIncidentInput) -> LogIncidentPayload:
 class IncidentMutations:
     @strawberry.mutation(
         permission_classes=[allow(*ALL_ROLES)],
-        description="Log an incident: strike, house points and risk in one transaction.",
+        description="Log an incident: strike, house points and risk in one transaction. "
+        + roles_note(*ALL_ROLES),
     )
     async def log_incident(self, info: Info, input: LogIncidentInput) -> LogIncidentPayload:
         return await _log(info, input)
@@ -101,7 +103,7 @@ class IncidentMutations:
     @strawberry.mutation(
         permission_classes=[allow(*ALL_ROLES)],
         description=f"Log up to {MAX_BATCH} incidents (offline sync): each item commits on its "
-        "own, in order, and gets its own result.",
+        "own, in order, and gets its own result. " + roles_note(*ALL_ROLES),
     )
     async def log_incidents(self, info: Info, input: LogIncidentsInput) -> LogIncidentsPayload:
         if len(input.items) > MAX_BATCH:

@@ -21,7 +21,8 @@ from app.students.service import StudentFilter as StudentFilterData
 @strawberry.type
 class StudentQueries:
     @strawberry.field(
-        permission_classes=[allow(*ALL_ROLES)], description="Students ordered by name."
+        permission_classes=[allow(*ALL_ROLES)],
+        description="Students ordered by name. " + roles_note(*ALL_ROLES),
     )
     async def students(
         self,
