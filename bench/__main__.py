@@ -53,15 +53,21 @@ def pct(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
 
 
-async def http_log_incidents(url: str, token: str, student_ids: list[str]) -> dict[str, float]:
+async def http_log_incidents(
+    url: str,
+    token: str,
+    student_ids: list[str],
+    clients: int = CLIENTS,
+    per_client: int = PER_CLIENT,
+) -> dict[str, float]:
     latencies: list[float] = []
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=CLIENTS)
+    limits = httpx.Limits(max_connections=clients)
     async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits) as http:
 
         async def client(n: int) -> None:
-            for i in range(PER_CLIENT):
-                sid = student_ids[(n * PER_CLIENT + i) % len(student_ids)]
+            for i in range(per_client):
+                sid = student_ids[(n * per_client + i) % len(student_ids)]
                 variables = {"input": {"studentId": sid, "kind": "NEGATIVE", "category": "b"}}
                 start = time.perf_counter()
                 r = await http.post("/graphql", json={"query": LOG, "variables": variables})
@@ -69,7 +75,7 @@ async def http_log_incidents(url: str, token: str, student_ids: list[str]) -> di
                 assert r.status_code == 200 and not r.json().get("errors"), r.text
 
         begin = time.perf_counter()
-        await asyncio.gather(*(client(n) for n in range(CLIENTS)))
+        await asyncio.gather(*(client(n) for n in range(clients)))
         elapsed = time.perf_counter() - begin
     return _figures(latencies, elapsed)
 
@@ -102,7 +108,11 @@ RAW_STATEMENTS = {
 
 
 async def raw_log_incidents(
-    dsn: str, org_id: uuid.UUID, student_ids: list[uuid.UUID]
+    dsn: str,
+    org_id: uuid.UUID,
+    student_ids: list[uuid.UUID],
+    clients: int = CLIENTS,
+    per_client: int = PER_CLIENT,
 ) -> dict[str, float]:
     """The same statements as logIncident, by hand in asyncpg: the floor for the API."""
     pool = await asyncpg.create_pool(dsn, min_size=10, max_size=30)
@@ -123,15 +133,15 @@ async def raw_log_incidents(
         await conn.execute(q["update"], sid)
 
     async def client(n: int) -> None:
-        for i in range(PER_CLIENT):
-            sid = student_ids[(n * PER_CLIENT + i) % len(student_ids)]
+        for i in range(per_client):
+            sid = student_ids[(n * per_client + i) % len(student_ids)]
             start = time.perf_counter()
             async with pool.acquire() as conn, conn.transaction():
                 await one(conn, sid)
             latencies.append(time.perf_counter() - start)
 
     begin = time.perf_counter()
-    await asyncio.gather(*(client(n) for n in range(CLIENTS)))
+    await asyncio.gather(*(client(n) for n in range(clients)))
     elapsed = time.perf_counter() - begin
     await pool.close()
     return _figures(latencies, elapsed)
@@ -232,14 +242,21 @@ async def main() -> None:
         )
         url = f"http://127.0.0.1:{port}"
         await _wait_healthy(url)
-        api = await http_log_incidents(url, token, [to_global_id("Student", i) for i in ids])
-        raw = await raw_log_incidents(services.database_url.replace("+asyncpg", ""), org.id, ids)
+        gids = [to_global_id("Student", i) for i in ids]
+        dsn = services.database_url.replace("+asyncpg", "")
+        api_1 = await http_log_incidents(url, token, gids, clients=1, per_client=200)
+        raw_1 = await raw_log_incidents(dsn, org.id, ids, clients=1, per_client=200)
+        api = await http_log_incidents(url, token, gids)
+        raw = await raw_log_incidents(dsn, org.id, ids)
         dash = await dashboard(url, token, db)
         dash["sql_statements_per_request"] = await count_dashboard_statements(db, token, settings)
         await db.dispose()
         print(
             json.dumps(
                 {
+                    "log_incident_http_1_client": api_1,
+                    "log_incident_raw_1_client": raw_1,
+                    "ratio_p50_1_client_api_over_raw": round(api_1["p50_ms"] / raw_1["p50_ms"], 2),
                     "log_incident_http": api,
                     "log_incident_raw_asyncpg_same_statements": raw,
                     "ratio_p50_api_over_raw": round(api["p50_ms"] / raw["p50_ms"], 2),
