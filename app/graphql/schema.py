@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -15,8 +16,10 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from app.config import Settings, get_settings
+from app.core.errors import ServiceError
 from app.graphql.assessments.dataloaders import AssessmentByIdLoader
 from app.graphql.assessments.schema import AssessmentMutations
 from app.graphql.assessments.types import Assessment
@@ -98,6 +101,25 @@ Mutation = merge_types(
 )
 
 
+class Schema(strawberry.Schema):
+    """Bad input in a query (a cursor, a page size, an id) is the caller's mistake, not ours:
+    answer with the field and code, and keep it out of the error log."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        unexpected = []
+        for error in errors:
+            original = error.original_error
+            if isinstance(original, ServiceError) and original.errors:
+                first = original.errors[0]
+                error.message = first.message
+                error.extensions = {"field": first.field, "code": first.code.value}
+            else:
+                unexpected.append(error)
+        super().process_errors(unexpected, execution_context)
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
     # The limiters' rule classes are built once. Per-request factories would build new
@@ -107,7 +129,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         types=[Student, Incident, Intervention, Assessment, AttendanceDay],
