@@ -50,6 +50,21 @@ def servers() -> Iterator[Servers]:
             embedded.destroy()
 
 
+@pytest.fixture
+async def scratch_database_url(servers: Servers) -> AsyncIterator[str]:
+    """An empty database of its own on the test server, dropped afterwards."""
+    import asyncpg
+
+    name = "scratch_" + uuid.uuid4().hex[:8]
+    admin = await asyncpg.connect(servers.database_url.replace("+asyncpg", ""))
+    await admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield servers.database_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return Settings(database_url=None, redis_url=None, jwt_secret=JWT_SECRET)

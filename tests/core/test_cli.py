@@ -43,21 +43,13 @@ async def test_org_create_and_token(servers: Servers, gql: GraphQLClient) -> Non
     assert body["data"]["me"] == {"sub": "t-1", "role": "TEACHER", "orgSlug": slug}
 
 
-async def test_commands_refuse_an_unmigrated_database(servers: Servers) -> None:
-    import asyncpg
-
+async def test_commands_refuse_an_unmigrated_database(
+    servers: Servers, scratch_database_url: str
+) -> None:
     from app import migrate
 
-    name = "unmigrated_" + uuid.uuid4().hex[:8]
-    admin = await asyncpg.connect(servers.database_url.replace("+asyncpg", ""))
-    await admin.execute(f"CREATE DATABASE {name}")
-    try:
-        url = servers.database_url.rsplit("/", 1)[0] + "/" + name
-        assert await asyncio.to_thread(migrate.is_current, servers.database_url)
-        assert not await asyncio.to_thread(migrate.is_current, url)
-        result = _cli(Servers(url, servers.redis_url), "org", "create", "nope")
-        assert result.returncode != 0
-        assert "schoolgraph migrate" in result.stderr
-    finally:
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        await admin.close()
+    assert await asyncio.to_thread(migrate.is_current, servers.database_url)
+    assert not await asyncio.to_thread(migrate.is_current, scratch_database_url)
+    result = _cli(Servers(scratch_database_url, servers.redis_url), "org", "create", "nope")
+    assert result.returncode != 0
+    assert "schoolgraph migrate" in result.stderr

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
-import asyncpg
 from alembic import command
 from alembic.script import ScriptDirectory
 
@@ -24,17 +22,9 @@ async def test_models_match_migrations(servers: Servers) -> None:
     await asyncio.to_thread(command.check, migrate.alembic_config(servers.database_url))
 
 
-async def test_upgrade_downgrade_upgrade(servers: Servers) -> None:
-    name = "roundtrip_" + uuid.uuid4().hex[:8]
-    admin = await asyncpg.connect(servers.database_url.replace("+asyncpg", ""))
-    await admin.execute(f"CREATE DATABASE {name}")
-    try:
-        url = servers.database_url.rsplit("/", 1)[0] + "/" + name
-        config = migrate.alembic_config(url)
-        await asyncio.to_thread(command.upgrade, config, "head")
-        await asyncio.to_thread(command.downgrade, config, "base")
-        await asyncio.to_thread(command.upgrade, config, "head")
-        assert await asyncio.to_thread(migrate.is_current, url)
-    finally:
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        await admin.close()
+async def test_upgrade_downgrade_upgrade(scratch_database_url: str) -> None:
+    config = migrate.alembic_config(scratch_database_url)
+    await asyncio.to_thread(command.upgrade, config, "head")
+    await asyncio.to_thread(command.downgrade, config, "base")
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert await asyncio.to_thread(migrate.is_current, scratch_database_url)
