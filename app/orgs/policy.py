@@ -21,7 +21,7 @@ class StrikeRung:
 DEFAULT_RUNGS = (
     StrikeRung("Warning issued"),
     StrikeRung("Second warning - admin notified", admin_notified=True),
-    StrikeRung("Third strike - HOD consultation required", admin_notified=True, hod_consulted=True),
+    StrikeRung("Third strike - HOD consultation required", hod_consulted=True),
 )
 
 

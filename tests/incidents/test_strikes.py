@@ -18,7 +18,7 @@ def test_policy_formula() -> None:
     policy = StrikePolicy()
     assert [policy.strike_for(n) for n in range(8)] == [1, 1, 2, 2, 3, 3, 3, 3]
     assert policy.rung(2).admin_notified and not policy.rung(2).hod_consulted
-    assert policy.rung(3).hod_consulted
+    assert policy.rung(3).hod_consulted and not policy.rung(3).admin_notified
 
 
 async def test_strike_sequence_consequences_and_flags(db: Database) -> None:
@@ -33,7 +33,7 @@ async def test_strike_sequence_consequences_and_flags(db: Database) -> None:
     assert logged[2].consequence_text == "Second warning - admin notified"
     assert logged[2].admin_notified and not logged[2].hod_consulted
     assert logged[4].consequence_text == "Third strike - HOD consultation required"
-    assert logged[4].hod_consulted
+    assert logged[4].hod_consulted and not logged[4].admin_notified  # PTCC's flags, exactly
     assert not any(i.parent_meeting_scheduled for i in logged)
 
 
