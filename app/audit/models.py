@@ -16,7 +16,10 @@ class AuditEntry(OrgOwned, Base):
     """Who changed what, when, with the row before and after."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity_type", "entity_id"),
+        Index("ix_audit_log_org_id_id", "org_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     actor_sub: Mapped[str] = mapped_column(String(200), nullable=False)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import enum
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
 from app.auth.principal import Principal
+from app.core.pagination import Page, SortKey, apply_keyset, to_page
 from app.db import Base
 
 
@@ -58,3 +60,36 @@ async def record(
             after=after if after is not None else snapshot(entity),
         )
     )
+
+
+@dataclass
+class AuditFilter:
+    entity_type: str | None = None
+    entity_id: uuid.UUID | None = None
+    actor_sub: str | None = None
+    action: str | None = None
+
+
+NEWEST_FIRST = (SortKey(AuditEntry.id, descending=True),)
+
+
+async def list_page(
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID,
+    flt: AuditFilter | None,
+    first: int,
+    after: str | None,
+) -> Page[AuditEntry]:
+    stmt = select(AuditEntry).where(AuditEntry.org_id == org_id)
+    if flt is not None:
+        if flt.entity_type:
+            stmt = stmt.where(AuditEntry.entity_type == flt.entity_type)
+        if flt.entity_id:
+            stmt = stmt.where(AuditEntry.entity_id == flt.entity_id)
+        if flt.actor_sub:
+            stmt = stmt.where(AuditEntry.actor_sub == flt.actor_sub)
+        if flt.action:
+            stmt = stmt.where(AuditEntry.action == flt.action)
+    rows = (await session.execute(apply_keyset(stmt, NEWEST_FIRST, first, after))).scalars().all()
+    return to_page(rows, NEWEST_FIRST, first, after)

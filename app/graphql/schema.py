@@ -26,6 +26,7 @@ from app.graphql.assessments.types import Assessment
 from app.graphql.attendance.dataloaders import AttendanceDayByIdLoader
 from app.graphql.attendance.schema import AttendanceMutations, AttendanceQueries
 from app.graphql.attendance.types import AttendanceDay
+from app.graphql.audit.schema import AuditQueries
 from app.graphql.context import Info
 from app.graphql.incidents.dataloaders import IncidentByIdLoader
 from app.graphql.incidents.schema import IncidentMutations, IncidentQueries
@@ -86,7 +87,8 @@ _NODE_RESOLVERS: dict[str, tuple[tuple[Role, ...], type[Any], Callable[[Any], No
 
 
 Query = merge_types(
-    "Query", (CoreQueries, StudentQueries, IncidentQueries, AttendanceQueries, OrgQueries)
+    "Query",
+    (CoreQueries, StudentQueries, IncidentQueries, AttendanceQueries, OrgQueries, AuditQueries),
 )
 Mutation = merge_types(
     "Mutation",

@@ -97,3 +97,27 @@ async def test_every_mutation_is_audited(gql: GraphQLClient, org: Org, db: Datab
     assert update.actor_sub == "admin-1" and update.actor_role == "ADMIN"
     assert update.before is not None and update.before["parent_meeting_scheduled"] is False
     assert update.after is not None and update.after["parent_meeting_scheduled"] is True
+
+
+async def test_admins_read_the_audit_log(gql: GraphQLClient, org: Org) -> None:
+    sid = await upsert(gql, org, "AU2")
+    await gql(
+        LOG,
+        {"input": {"studentId": sid, "kind": "POSITIVE", "category": "effort"}},
+        token=org.token(Role.TEACHER, sub="t-9"),
+    )
+    query = """query($f: AuditFilter) { auditLog(first: 10, filter: $f) {
+        edges { node { actorSub actorRole action entityType entityId after } } } }"""
+    body = await gql(query, {"f": {"entityId": sid}}, token=org.token())
+    entries = [e["node"] for e in body["data"]["auditLog"]["edges"]]
+    assert [(e["action"], e["entityId"]) for e in entries] == [("student.create", sid)]
+    assert entries[0]["after"]["external_id"] == "AU2"
+    body = await gql(query, {"f": {"actorSub": "t-9"}}, token=org.token())
+    (entry,) = [e["node"] for e in body["data"]["auditLog"]["edges"]]
+    assert (entry["action"], entry["actorRole"], entry["entityType"]) == (
+        "incident.log",
+        "TEACHER",
+        "Incident",
+    )
+    denied = await gql(query, {}, token=org.token(Role.TEACHER))
+    assert denied["data"] is None and "requires role ADMIN" in denied["errors"][0]["message"]
