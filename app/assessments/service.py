@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.assessments.models import Assessment, AssessmentKind
 from app.audit import service as audit
 from app.auth.principal import Principal
-from app.core.errors import ErrorCode, Validator
+from app.core.errors import ErrorCode, FieldError, ServiceError, Validator
 from app.students import service as students
 
 # i-Ready exports say "Reading" for ELA.
@@ -87,8 +87,8 @@ class Growth:
         return round(self.points * 100 / self.typical_growth, 1)
 
 
-def _validate(data: AssessmentData) -> None:
-    v = Validator()
+def _validate(data: AssessmentData, prefix: str = "") -> list[FieldError]:
+    v = Validator(prefix)
     v.text("subject", data.subject, max_length=50, required=True)
     v.text("name", data.name, max_length=200)
     if data.kind is AssessmentKind.DIAGNOSTIC:
@@ -111,42 +111,68 @@ def _validate(data: AssessmentData) -> None:
     v.int_range("percentile", data.percentile, 1, 99)
     if data.academic_year and not re.fullmatch(r"\d{4}-\d{4}", data.academic_year):
         v.add("academicYear", "academicYear looks like 2025-2026", ErrorCode.INVALID)
-    v.raise_if_any()
+    return v.errors
 
 
 async def save_many(
     session: AsyncSession,
     *,
     actor: Principal,
-    items: list[AssessmentData],
+    items: Sequence[AssessmentData],
     source: str = "console",
 ) -> list[Assessment]:
-    """Insert or replace (same student, kind, subject, date and name) assessments.
-    (Use flows.record_many, which also recomputes risk.)"""
-    return [await _record_one(session, actor=actor, data=d, source=source) for d in items]
+    """Insert or replace (same student, kind, subject, date and name) assessments, all or
+    none: every item is checked before anything is written. (Use flows.record_many, which
+    also recomputes risk.)"""
+    many = len(items) > 1
+    errors: list[FieldError] = []
+    for i, data in enumerate(items):
+        errors += _validate(data, f"items[{i}]." if many else "")
+    student_ids = {d.student_id for d in items}
+    found = await students.get_many(session, org_id=actor.org_id, ids=list(student_ids))
+    for i, data in enumerate(items):
+        if data.student_id not in found:
+            field = f"items[{i}].studentId" if many else "studentId"
+            errors.append(FieldError(field, "no such student", ErrorCode.NOT_FOUND))
+    if errors:
+        raise ServiceError(errors)
 
+    def key(
+        student_id: uuid.UUID, kind: AssessmentKind, subject: str, taken_on: date, name: str | None
+    ) -> tuple[object, ...]:
+        return (student_id, kind, subject, taken_on, name)
 
-async def _record_one(
-    session: AsyncSession, *, actor: Principal, data: AssessmentData, source: str
-) -> Assessment:
-    _validate(data)
-    await students.require(session, org_id=actor.org_id, student_id=data.student_id)
-    subject = normalise_subject(data.subject)
-    name = data.name.strip() if data.name else None
-    existing = (
-        await session.execute(
-            select(Assessment).where(
-                Assessment.org_id == actor.org_id,
-                Assessment.student_id == data.student_id,
-                Assessment.kind == data.kind,
-                Assessment.subject == subject,
-                Assessment.taken_on == data.taken_on,
-                Assessment.name.is_not_distinct_from(name),
+    existing = {
+        key(r.student_id, r.kind, r.subject, r.taken_on, r.name): r
+        for r in (
+            await session.execute(
+                select(Assessment).where(
+                    Assessment.org_id == actor.org_id,
+                    Assessment.student_id.in_(student_ids),
+                    Assessment.taken_on.in_({d.taken_on for d in items}),
+                )
             )
-        )
-    ).scalar_one_or_none()
-    before = None if existing is None else audit.snapshot(existing)
-    row = existing or Assessment(org_id=actor.org_id, student_id=data.student_id)
+        ).scalars()
+    }
+    changes: list[tuple[Assessment, dict[str, Any] | None]] = []
+    for data in items:
+        subject = normalise_subject(data.subject)
+        name = data.name.strip() if data.name else None
+        k = key(data.student_id, data.kind, subject, data.taken_on, name)
+        row = existing.get(k)
+        before = None if row is None else audit.snapshot(row)
+        if row is None:
+            row = existing[k] = Assessment(org_id=actor.org_id, student_id=data.student_id)
+            session.add(row)
+        _apply(row, data, subject=subject, name=name, source=source)
+        changes.append((row, before))
+    await audit.record_many(session, actor=actor, action="assessment.record", changes=changes)
+    return [row for row, _ in changes]
+
+
+def _apply(
+    row: Assessment, data: AssessmentData, *, subject: str, name: str | None, source: str
+) -> None:
     row.kind = data.kind
     row.subject = subject
     row.name = name
@@ -164,9 +190,6 @@ async def _record_one(
     row.quantile = data.quantile
     row.typical_growth = data.typical_growth
     row.domain_scores = data.domain_scores
-    session.add(row)
-    await audit.record(session, actor=actor, action="assessment.record", entity=row, before=before)
-    return row
 
 
 async def for_students(

@@ -244,7 +244,7 @@ async def save_days(
             )
         ).scalars()
     }
-    saved: list[AttendanceDay] = []
+    changes: list[tuple[AttendanceDay, dict[str, object] | None]] = []
     for day, result in classified:
         row = existing.get((day.student_id, day.day))
         before = None if row is None else audit.snapshot(row)
@@ -259,10 +259,9 @@ async def save_days(
         row.daily_status = result.status
         row.percentage = result.percentage
         row.source = source
-        await audit.record(
-            session, actor=actor, action="attendance.record", entity=row, before=before
-        )
-        saved.append(row)
+        changes.append((row, before))
+    await audit.record_many(session, actor=actor, action="attendance.record", changes=changes)
+    saved = [row for row, _ in changes]
     return saved
 
 

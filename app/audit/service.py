@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,6 +35,19 @@ def snapshot(row: Base) -> dict[str, Any]:
     """The row's column values as JSON, for the audit log."""
     mapper = inspect(type(row))
     return {attr.key: _jsonable(getattr(row, attr.key)) for attr in mapper.column_attrs}
+
+
+async def record_many(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    action: str,
+    changes: Sequence[tuple[Base, dict[str, Any] | None]],
+) -> None:
+    """Audit many changed rows with one flush (not one per new row): batches stay cheap."""
+    await session.flush()
+    for entity, before in changes:
+        await record(session, actor=actor, action=action, entity=entity, before=before)
 
 
 async def record(

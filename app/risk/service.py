@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -210,40 +210,53 @@ async def recompute(
     inputs = await gather_inputs(
         session, org_id=actor.org_id, student_ids=ids, t=policy.risk, now=now
     )
-    known = {s.id: s for s in loaded if s.id in inputs}
-    missing = [sid for sid in ids if sid not in known]
+    # Previous state, to decide whether this is a change worth a history row.
+    held = {s.id: s for s in loaded if s.id in inputs}
+    previous = {s.id: (s.risk_tier, s.risk_factors, s.risk_computed_at) for s in held.values()}
+    missing = [sid for sid in ids if sid not in held]
     if missing:
         rows = await session.execute(
-            select(Student).where(Student.org_id == actor.org_id, Student.id.in_(missing))
+            select(
+                Student.id, Student.risk_tier, Student.risk_factors, Student.risk_computed_at
+            ).where(Student.org_id == actor.org_id, Student.id.in_(missing))
         )
-        known.update({s.id: s for s in rows.scalars()})
+        previous.update({sid: (tier, factors, at) for sid, tier, factors, at in rows})
     changes = []
-    for student in known.values():
-        result = evaluate(inputs[student.id], policy.risk)
-        contributing = result.contributing
+    bulk: list[dict[str, Any]] = []
+    for sid, (previous_tier, previous_factors, computed_at) in previous.items():
+        result = evaluate(inputs[sid], policy.risk)
         changed = (
-            student.risk_computed_at is None
-            or student.risk_tier != result.tier
-            or [f for f in student.risk_factors if f.get("triggered")] != contributing
+            computed_at is None
+            or previous_tier != result.tier
+            or [f for f in previous_factors if f.get("triggered")] != result.contributing
         )
-        previous_tier = student.risk_tier
-        student.risk_tier = result.tier
-        student.risk_score = Decimal(result.score)
-        student.risk_factors = [f.as_json() for f in result.factors]
-        student.risk_computed_at = now
+        values = {
+            "risk_tier": result.tier,
+            "risk_score": Decimal(result.score),
+            "risk_factors": [f.as_json() for f in result.factors],
+            "risk_computed_at": now,
+        }
+        if sid in held:  # a row the caller holds (and may change further): one UPDATE at flush
+            for name, value in values.items():
+                setattr(held[sid], name, value)
+        else:
+            bulk.append({"id": sid, **values})
         if changed:
             session.add(
                 RiskAssessment(
                     org_id=actor.org_id,
-                    student_id=student.id,
+                    student_id=sid,
                     tier=result.tier,
                     score=Decimal(result.score),
-                    factors=student.risk_factors,
+                    factors=values["risk_factors"],
                     trigger=trigger,
                     computed_at=now,
                 )
             )
-        changes.append(RiskChange(student.id, previous_tier, result, changed))
+        changes.append(RiskChange(sid, previous_tier, result, changed))
+    if bulk:
+        # One executemany for the whole batch instead of an UPDATE per student.
+        await session.execute(update(Student), bulk)
     return changes
 
 

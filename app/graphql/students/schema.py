@@ -10,7 +10,7 @@ from app.graphql.errors import UserError
 from app.graphql.mutations import Refused, in_transaction
 from app.graphql.permissions import ALL_ROLES, STAFF, TEACHING, allow, roles_note
 from app.graphql.queries import read
-from app.graphql.relay import Connection, connection_from_page, parse_id
+from app.graphql.relay import Connection, connection_from_page, from_global_id, parse_id
 from app.graphql.students.inputs import StudentFilter, UpdateStudentSupportInput, UpsertStudentInput
 from app.graphql.students.types import Student
 from app.students import service
@@ -43,8 +43,6 @@ class StudentQueries:
 
     @strawberry.field(permission_classes=[allow(*ALL_ROLES)])
     async def student(self, info: Info, id: strawberry.ID) -> Student | None:
-        from app.graphql.relay import from_global_id
-
         parsed = from_global_id(id)
         if parsed is None or parsed[0] != "Student":
             return None
