@@ -128,12 +128,10 @@ async def save_many(
     errors: list[FieldError] = []
     for i, data in enumerate(items):
         errors += _validate(data, f"items[{i}]." if many else "")
+    errors += await students.unknown_student_errors(
+        session, org_id=actor.org_id, student_ids=[d.student_id for d in items], list_name="items"
+    )
     student_ids = {d.student_id for d in items}
-    found = await students.get_many(session, org_id=actor.org_id, ids=list(student_ids))
-    for i, data in enumerate(items):
-        if data.student_id not in found:
-            field = f"items[{i}].studentId" if many else "studentId"
-            errors.append(FieldError(field, "no such student", ErrorCode.NOT_FOUND))
     if errors:
         raise ServiceError(errors)
 

@@ -223,12 +223,10 @@ async def save_days(
             classified.append((day, classify_day(day, codes, prefix)))
         except ServiceError as exc:
             errors.extend(exc.errors)
+    errors += await students.unknown_student_errors(
+        session, org_id=actor.org_id, student_ids=[d.student_id for d in days], list_name="days"
+    )
     student_ids = {d.student_id for d in days}
-    found = await students.get_many(session, org_id=actor.org_id, ids=list(student_ids))
-    for i, day in enumerate(days):
-        if day.student_id not in found:
-            prefix = f"days[{i}]." if len(days) > 1 else ""
-            errors.append(FieldError(f"{prefix}studentId", "no such student", ErrorCode.NOT_FOUND))
     if errors:
         raise ServiceError(errors)
 

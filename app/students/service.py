@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.principal import Principal
-from app.core.errors import ErrorCode, ServiceError, Validator
+from app.core.errors import ErrorCode, FieldError, ServiceError, Validator
 from app.core.pagination import Page, SortKey, apply_keyset, to_page
 from app.students.models import Student
 
@@ -94,6 +94,24 @@ async def get_many(
         select(Student).where(Student.org_id == org_id, Student.id.in_(list(ids)))
     )
     return {s.id: s for s in rows.scalars()}
+
+
+async def unknown_student_errors(
+    session: AsyncSession, *, org_id: uuid.UUID, student_ids: Sequence[uuid.UUID], list_name: str
+) -> list[FieldError]:
+    """For a batch referring to students by id: an error per item whose student does not exist
+    in the org, naming `{list_name}[i].studentId` (just `studentId` for a batch of one)."""
+    found = await get_many(session, org_id=org_id, ids=list(set(student_ids)))
+    many = len(student_ids) > 1
+    return [
+        FieldError(
+            f"{list_name}[{i}].studentId" if many else "studentId",
+            "no such student",
+            ErrorCode.NOT_FOUND,
+        )
+        for i, sid in enumerate(student_ids)
+        if sid not in found
+    ]
 
 
 async def upsert(

@@ -51,6 +51,7 @@ async def test_assessment_batch_is_all_or_nothing(db: Database) -> None:
         _diagnostic(student.id),
         _diagnostic(student.id, score=50),
         _diagnostic(student.id, score=900),
+        _diagnostic(uuid.uuid4()),
     ]
     with pytest.raises(ServiceError) as refused:
         async with db.transaction(org.id) as session:
@@ -58,6 +59,7 @@ async def test_assessment_batch_is_all_or_nothing(db: Database) -> None:
     assert [(e.field, e.code.value) for e in refused.value.errors] == [
         ("items[1].scaleScore", "OUT_OF_RANGE"),
         ("items[2].scaleScore", "OUT_OF_RANGE"),
+        ("items[3].studentId", "NOT_FOUND"),
     ]
     async with db.transaction(org.id) as session:
         assert await session.scalar(select(func.count()).select_from(Assessment)) == 0
