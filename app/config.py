@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field, field_validator
@@ -55,6 +56,36 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=4000, ge=100)
     max_page_size: int = Field(default=100, ge=1)
+    # Fields a query may resolve at most, each counted once per object it is resolved for:
+    # a connection's `first`/`last` (or a list's `limit`) multiplies everything below it.
+    max_query_cost: int = Field(default=100_000, ge=100)
+
+    # At the door: request bodies (counted as they stream in) and WebSocket messages.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_ws_message_bytes: int = Field(default=1_048_576, ge=1024)
+    # Per transaction; a runaway statement is cancelled instead of holding a connection.
+    db_statement_timeout_ms: int = Field(default=5_000, ge=0)
+    # Each readiness check answers within this (seconds), or counts as down.
+    readiness_timeout: float = Field(default=1.5, gt=0)
+    # Per-subject rate limit over Redis, e.g. "300/minute" or "20/second;1000/hour". Off if unset.
+    rate_limit: str | None = None
+
+    # `json` (one object per line) or `text`; unset: text under `schoolgraph dev`, else json.
+    log_format: Literal["json", "text"] | None = None
+    log_level: str = "INFO"
+    # Production switches: the GraphiQL page and schema introspection (both on by default).
+    graphiql: bool = True
+    introspection: bool = True
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str | None) -> str | None:
+        if not value or not value.strip() or value.strip().lower() in {"off", "none", "0"}:
+            return None
+        from limits import parse_many
+
+        parse_many(value)  # raises ValueError naming the bad item
+        return value.strip()
 
     @field_validator("database_url")
     @classmethod

@@ -54,28 +54,46 @@ class Timestamps:
     )
 
 
-_SET_SCOPE = text("SELECT set_config('role', :role, true), set_config('app.org_id', :org_id, true)")
+# One round trip: the role (RLS), the org, and the statement timeout, all local to the
+# transaction.
+_SET_SCOPE = text(
+    "SELECT set_config('role', :role, true), set_config('app.org_id', :org_id, true),"
+    " set_config('statement_timeout', :timeout, true)"
+)
 
 
 def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
     database_url = normalize_database_url(database_url)
+    # Bound parameters are student names and note text: never in an exception's message,
+    # and so never in a log line.
     if settings.db_null_pool:
-        return create_async_engine(database_url, poolclass=NullPool)
+        return create_async_engine(database_url, poolclass=NullPool, hide_parameters=True)
     return create_async_engine(
         database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
+        hide_parameters=True,
     )
 
 
 class Database:
     """The engine and the one way to open a transaction scoped to an organisation."""
 
-    def __init__(self, engine: AsyncEngine, app_role: str) -> None:
+    def __init__(self, engine: AsyncEngine, app_role: str, statement_timeout_ms: int = 0) -> None:
         self.engine = engine
         self.app_role = app_role
+        self.statement_timeout = str(statement_timeout_ms)  # 0: no limit
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def connect(cls, settings: Settings, database_url: str) -> Database:
+        """The app's database as the settings describe it (pool, role, statement timeout)."""
+        return cls(
+            create_engine(settings, database_url),
+            settings.db_app_role,
+            settings.db_statement_timeout_ms,
+        )
 
     @asynccontextmanager
     async def transaction(self, org_id: uuid.UUID | None) -> AsyncIterator[AsyncSession]:
@@ -85,7 +103,12 @@ class Database:
         """
         async with self.sessionmaker() as session, session.begin():
             await session.execute(
-                _SET_SCOPE, {"role": self.app_role, "org_id": str(org_id) if org_id else ""}
+                _SET_SCOPE,
+                {
+                    "role": self.app_role,
+                    "org_id": str(org_id) if org_id else "",
+                    "timeout": self.statement_timeout,
+                },
             )
             yield session
 

@@ -22,7 +22,7 @@ from sqlalchemy import event
 from app import migrate
 from app.auth.tokens import issue
 from app.config import Settings
-from app.db import Database, create_engine
+from app.db import Database
 from app.devservices import EmbeddedServices
 from app.orgs import service as orgs
 from app.orgs.models import Role
@@ -208,7 +208,7 @@ async def main() -> None:
     try:
         await asyncio.to_thread(migrate.upgrade, services.database_url)
         settings = Settings(jwt_secret=SECRET)
-        db = Database(create_engine(settings, services.database_url), settings.db_app_role)
+        db = Database.connect(settings, services.database_url)
         await seed_demo(db, slug="demo")
         async with db.admin_transaction() as session:
             org = await orgs.get_by_slug(session, slug="demo")

@@ -3,6 +3,7 @@ migrated schema, the ASGI app over httpx, and a fresh organisation per test."""
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import uuid
@@ -19,13 +20,15 @@ from app import migrate
 from app.auth.principal import Principal
 from app.auth.tokens import issue
 from app.config import Settings
-from app.db import Database, create_engine
+from app.db import Database
 from app.devservices import EmbeddedServices
 from app.main import create_app
 from app.orgs import service as orgs
 from app.orgs.models import Role
 
 JWT_SECRET = "test-secret-" + uuid.uuid4().hex
+# The test client's own request lines (full URLs) are not the server's log.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @dataclass
@@ -72,7 +75,7 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 async def db(servers: Servers, settings: Settings) -> AsyncIterator[Database]:
-    database = Database(create_engine(settings, servers.database_url), settings.db_app_role)
+    database = Database.connect(settings, servers.database_url)
     yield database
     await database.dispose()
 

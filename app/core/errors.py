@@ -6,6 +6,8 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from app.core.text import control_character, normalise
+
 
 class ErrorCode(enum.StrEnum):
     INVALID = "INVALID"
@@ -16,6 +18,9 @@ class ErrorCode(enum.StrEnum):
     DUPLICATE = "DUPLICATE"
     UNKNOWN_CODE = "UNKNOWN_CODE"
     FORBIDDEN = "FORBIDDEN"
+    INVALID_CHARACTERS = "INVALID_CHARACTERS"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    CONFLICT = "CONFLICT"
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,14 @@ class Validator:
     def text(
         self, field: str, value: str | None, *, max_length: int, required: bool = False
     ) -> str | None:
-        cleaned = value.strip() if value is not None else None
+        if value is not None and (char := control_character(value)) is not None:
+            self.add(
+                field,
+                f"{field} contains a control character ({char}) that text may not hold",
+                ErrorCode.INVALID_CHARACTERS,
+            )
+            return None
+        cleaned = normalise(value).strip() if value is not None else None
         if not cleaned:
             if required:
                 self.add(field, f"{field} is required", ErrorCode.REQUIRED)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -28,6 +29,7 @@ from app.graphql.attendance.schema import AttendanceMutations, AttendanceQueries
 from app.graphql.attendance.types import AttendanceDay
 from app.graphql.audit.schema import AuditQueries
 from app.graphql.context import Info
+from app.graphql.door import DoorChecks, RequestLogging
 from app.graphql.incidents.dataloaders import IncidentByIdLoader
 from app.graphql.incidents.schema import IncidentMutations, IncidentQueries
 from app.graphql.incidents.types import Incident
@@ -39,7 +41,10 @@ from app.graphql.permissions import ALL_ROLES, STAFF, allow
 from app.graphql.relay import Node, from_global_id
 from app.graphql.students.schema import StudentMutations, StudentQueries
 from app.graphql.students.types import Student
+from app.logs import current_request, new_error_id
 from app.orgs.models import Role
+
+log = logging.getLogger("schoolgraph.errors")
 
 
 @strawberry.type(description="The caller, as their token says.")
@@ -103,23 +108,48 @@ Mutation = merge_types(
 )
 
 
+INTERNAL_ERROR = "Internal server error"
+
+
 class Schema(strawberry.Schema):
-    """Bad input in a query (a cursor, a page size, an id) is the caller's mistake, not ours:
-    answer with the field and code, and keep it out of the error log."""
+    """What reaches the client of an error, and what reaches the log.
+
+    - A ServiceError (bad input in a query: a cursor, a page size, an id) is the caller's
+      mistake: answered with its field and code, not logged.
+    - GraphQL's own errors (parse, validation, variable coercion, permissions, limits) are
+      answered as they are and not logged: their text may quote the document, and so a note.
+    - Anything else is ours: the client sees `Internal server error` and an `errorId`; the
+      log has the exception under that id (SQL without parameters, see db.create_engine).
+    """
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        unexpected = []
+        entry = current_request()
         for error in errors:
             original = error.original_error
             if isinstance(original, ServiceError) and original.errors:
                 first = original.errors[0]
                 error.message = first.message
                 error.extensions = {"field": first.field, "code": first.code.value}
-            else:
-                unexpected.append(error)
-        super().process_errors(unexpected, execution_context)
+            elif original is not None and not isinstance(original, GraphQLError):
+                error_id = new_error_id()
+                log.error(
+                    "internal error %s at %s: %s",
+                    error_id,
+                    ".".join(str(p) for p in error.path or ()),
+                    type(original).__name__,
+                    exc_info=(type(original), original, original.__traceback__),
+                    extra={"error_id": error_id},
+                )
+                error.message = INTERNAL_ERROR
+                error.extensions = {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id}
+                error.original_error = None
+                if entry is not None:
+                    entry.error_ids.append(error_id)
+            if entry is not None:
+                code = (error.extensions or {}).get("code")
+                entry.error_codes.append(str(code) if code else "GRAPHQL_ERROR")
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -131,6 +161,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
+    if not settings.introspection:
+        limit_rules.append(NoSchemaIntrospectionCustomRule)
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -141,6 +173,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             # Clients send the same few documents over and over: parse and validate each once.
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
+            lambda: DoorChecks(
+                max_cost=settings.max_query_cost, max_page_size=settings.max_page_size
+            ),
+            RequestLogging,
         ],
     )
 

@@ -1,0 +1,163 @@
+"""Logs: one line per request (JSON in production), never names, notes, variables or tokens.
+
+The request line carries the request id (a client's `X-Request-ID` when it is sane, else a
+new one, echoed back), the operation's name and type, the caller's org slug and role, the
+status, the duration and the ids of any internal errors, whose detail is logged on its own
+line under the same id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("schoolgraph.request")
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_HANDLER_NAME = "schoolgraph"
+
+
+@dataclass
+class RequestEntry:
+    request_id: str
+    method: str
+    path: str
+    operation: str | None = None
+    operation_type: str | None = None
+    org: str | None = None
+    role: str | None = None
+    error_ids: list[str] = field(default_factory=list)
+    error_codes: list[str] = field(default_factory=list)
+
+
+_current: ContextVar[RequestEntry | None] = ContextVar("schoolgraph_request", default=None)
+
+
+def current_request() -> RequestEntry | None:
+    return _current.get()
+
+
+def new_error_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def configure_logging(fmt: str, level: str = "INFO") -> None:
+    """Route every logger (ours, uvicorn's, arq's) to stderr in one format. Idempotent."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_HANDLER_NAME)
+    if fmt == "json":
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
+    else:
+        handler.setFormatter(TextFormatter())
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # Uvicorn's access log writes query strings verbatim (names in filters, ?token=):
+    # our request line replaces it.
+    logging.getLogger("uvicorn.access").disabled = True
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+class TextFormatter(logging.Formatter):
+    """`time level logger message key=value …` for a terminal."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+        if extras:
+            line += " " + " ".join(f"{k}={v}" for k, v in extras.items() if v not in (None, []))
+        return line
+
+
+class RequestLogMiddleware:
+    """Gives every HTTP request and WebSocket an id and writes its one log line at the end."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in {"http", "websocket"}:
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, b"x-request-id")
+        request_id = given if given and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        entry = RequestEntry(request_id, scope.get("method", "WS"), scope.get("path", ""))
+        token = _current.set(entry)
+        status = 500
+        start = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode()),
+                ]
+            elif message["type"] == "websocket.accept":
+                status = 101
+            elif message["type"] == "websocket.close" and status != 101:
+                status = 403
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            _current.reset(token)
+            if entry.path not in _QUIET_PATHS:
+                log.info("request", extra=_fields(entry, status, time.perf_counter() - start))
+
+
+# Probes run every few seconds; their lines would drown the rest.
+_QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}
+
+
+def _fields(entry: RequestEntry, status: int, seconds: float) -> dict[str, Any]:
+    return {
+        "request_id": entry.request_id,
+        "method": entry.method,
+        "path": entry.path,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 2),
+        "operation": entry.operation,
+        "operation_type": entry.operation_type,
+        "org": entry.org,
+        "role": entry.role,
+        "error_ids": entry.error_ids,
+        "error_codes": entry.error_codes,
+    }
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            try:
+                return str(value.decode("latin-1"))
+            except UnicodeDecodeError:
+                return None
+    return None

@@ -1,0 +1,102 @@
+"""Operations refused at the door, before any resolver: control characters in any text, and
+a cost the server will not pay. Text that passes is NFC-normalised by the one validator."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from app.orgs.models import Role
+from tests.conftest import GraphQLClient, Org
+from tests.graphql.test_contract import LOG, upsert
+
+FAN_OUT = """{ students(first: 100) { edges { node { incidents(first: 100) { edges { node {
+    student { incidents(first: 100) { edges { node { id } } } } } } } } } } }"""
+CLASS_VIEW = """query($c: String!) { students(first: 30, filter: {classCode: $c}) { edges { node {
+    id name incidents(first: 10) { edges { node { id occurredAt kind category } } } } } } }"""
+
+
+async def test_a_nul_in_a_variable_is_refused_naming_the_field(
+    gql: GraphQLClient, org: Org
+) -> None:
+    sid = await upsert(gql, org, "NUL1")
+    body = await gql(
+        LOG,
+        {"input": {"studentId": sid, "kind": "NEGATIVE", "category": "a\u0000b"}},
+        token=org.token(),
+    )
+    (error,) = body["errors"]
+    assert error["extensions"] == {"field": "input.category", "code": "INVALID_CHARACTERS"}
+    assert "U+0000" in error["message"]
+    assert body["data"] is None
+
+
+async def test_a_control_character_in_a_literal_is_refused(gql: GraphQLClient, org: Org) -> None:
+    body = await gql(
+        '{ students(filter: {nameContains: "a\\u0007b"}) { edges { cursor } } }',
+        token=org.token(),
+    )
+    assert body["errors"][0]["extensions"] == {
+        "field": "filter.nameContains",
+        "code": "INVALID_CHARACTERS",
+    }
+
+
+async def test_tabs_and_newlines_are_text(gql: GraphQLClient, org: Org) -> None:
+    sid = await upsert(gql, org, "TAB1")
+    body = await gql(
+        LOG,
+        {"input": {"studentId": sid, "kind": "NEUTRAL", "category": "note", "note": "a\tb\r\nc"}},
+        token=org.token(),
+    )
+    assert body["data"]["logIncident"]["errors"] == []
+
+
+async def test_services_refuse_control_characters_too(gql: GraphQLClient, org: Org) -> None:
+    """The same rule in the service: CSV rows and webhooks reach it without GraphQL."""
+    from app.core.errors import ServiceError, Validator
+
+    v = Validator("rows[2].")
+    assert v.text("externalId", "S\u00001", max_length=64) is None
+    try:
+        v.raise_if_any()
+    except ServiceError as exc:
+        assert [(e.field, e.code.value) for e in exc.errors] == [
+            ("rows[2].externalId", "INVALID_CHARACTERS")
+        ]
+    else:
+        raise AssertionError("a NUL was accepted")
+
+
+async def test_text_is_nfc_normalised(gql: GraphQLClient, org: Org) -> None:
+    decomposed = unicodedata.normalize("NFD", "Zoë Müller")
+    assert decomposed != "Zoë Müller"
+    body = await gql(
+        """mutation($input: UpsertStudentInput!) { upsertStudent(input: $input) {
+             student { externalId name } errors { field } } }""",
+        {"input": {"externalId": " NFC1 ", "name": decomposed}},
+        token=org.token(),
+    )
+    student = body["data"]["upsertStudent"]["student"]
+    assert student == {"externalId": "NFC1", "name": "Zoë Müller"}
+
+
+async def test_a_fan_out_over_the_cost_limit_is_refused(gql: GraphQLClient, org: Org) -> None:
+    body = await gql(FAN_OUT, token=org.token())
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    assert error["extensions"]["cost"] > error["extensions"]["maxCost"]
+    assert body["data"] is None
+
+
+async def test_cost_uses_the_variables(gql: GraphQLClient, org: Org) -> None:
+    query = """query($n: Int) { students(first: $n) { edges { node { incidents(first: $n) {
+        edges { node { student { incidents(first: $n) { edges { node { id } } } } } } } } } } }"""
+    small = await gql(query, {"n": 5}, token=org.token())
+    assert "errors" not in small, small
+    big = await gql(query, {"n": 100}, token=org.token())
+    assert big["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+
+
+async def test_the_class_view_is_well_within_the_limit(gql: GraphQLClient, org: Org) -> None:
+    body = await gql(CLASS_VIEW, {"c": "7A"}, token=org.token(Role.TEACHER))
+    assert "errors" not in body, body

@@ -1,0 +1,172 @@
+"""Nothing internal reaches a client: every mutation, forced to fail inside Postgres, answers
+`Internal server error` with an errorId, and the log has the detail under that id without
+the note text, the SQL parameters or the query document."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any
+
+import asyncpg
+import pytest
+
+from app.graphql.relay import to_global_id
+from app.graphql.schema import schema
+from app.logs import TextFormatter
+from app.orgs.models import Role
+from tests.conftest import GraphQLClient, Org, Servers
+from tests.factories import log, make_student
+
+SECRET_NOTE = "unique-note-" + uuid.uuid4().hex
+
+# One valid call of every mutation. A mutation added to the schema without an entry here
+# fails test_every_mutation_is_covered: add it, so that its failure path is checked too.
+MUTATIONS: dict[str, str] = {
+    "logIncident": (
+        "mutation($s: ID!, $n: String) { logIncident(input: {studentId: $s, kind: NEGATIVE, "
+        'category: "late", note: $n}) { incident { id } errors { code } } }'
+    ),
+    "logIncidents": (
+        "mutation($s: ID!, $n: String) { logIncidents(input: {items: [{studentId: $s, "
+        'kind: POSITIVE, category: "kind", note: $n}]}) { results { index } errors { code } } }'
+    ),
+    "updateIncident": (
+        "mutation($i: ID!) { updateIncident(input: {id: $i, parentMeetingScheduled: true}) "
+        "{ incident { id } errors { code } } }"
+    ),
+    "upsertStudent": (
+        'mutation($n: String) { upsertStudent(input: {externalId: "MASK-NEW", name: "Ann", '
+        "supportNotes: $n}) { student { id } errors { code } } }"
+    ),
+    "updateStudentSupport": (
+        "mutation($s: ID!, $n: String) { updateStudentSupport(input: {studentId: $s, "
+        "supportNotes: $n}) { student { id } errors { code } } }"
+    ),
+    "recordAttendance": (
+        "mutation($s: ID!, $d: Date!) { recordAttendance(input: {days: [{studentId: $s, "
+        'day: $d, allDayCode: "A"}]}) { days { id } errors { code } } }'
+    ),
+    "setAttendanceCode": (
+        'mutation($n: String) { setAttendanceCode(input: {code: "Q", category: EXCUSED, '
+        "description: $n}) { code { code } errors { code } } }"
+    ),
+    "recordAssessment": (
+        "mutation($s: ID!, $d: Date!) { recordAssessment(input: {studentId: $s, kind: EXAM, "
+        'subject: "MATH", takenOn: $d, score: 5, maxScore: 10}) '
+        "{ errors { code } } }"
+    ),
+    "createIntervention": (
+        "mutation($s: ID!, $n: String) { createIntervention(input: {studentId: $s, tier: 2, "
+        'type: "Mentoring", notes: $n}) { intervention { id } errors { code } } }'
+    ),
+    "updateIntervention": (
+        "mutation($v: ID!, $n: String) { updateIntervention(input: {id: $v, notes: $n}) "
+        "{ intervention { id } errors { code } } }"
+    ),
+    "updateOrgPolicy": (
+        "mutation { updateOrgPolicy(input: {housePoints: {positive: 2}}) { errors { code } } }"
+    ),
+}
+
+# Text that would mean the client saw our insides.
+LEAKS = (
+    "SELECT",
+    "INSERT",
+    "UPDATE ",
+    "sqlalchemy",
+    "asyncpg",
+    "audit_log",
+    "injected",
+    "Traceback",
+    "/app/",
+    ".py",
+    SECRET_NOTE,
+)
+
+
+@pytest.fixture
+def captured_log() -> Iterator[io.StringIO]:
+    """Everything logged during the test, formatted as the server formats it."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(TextFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+
+
+@asynccontextmanager
+async def audit_fails(servers: Servers, org: Org) -> AsyncIterator[None]:
+    """Every audit row of `org` fails inside Postgres, as a bug or a broken disk would."""
+    conn = await asyncpg.connect(servers.database_url.replace("+asyncpg", ""))
+    name = "fault_" + org.id.hex
+    await conn.execute(
+        f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.org_id = '{org.id}' THEN RAISE EXCEPTION 'injected fault'; END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER {name} BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION {name}();"""
+    )
+    try:
+        yield
+    finally:
+        await conn.execute(f"DROP TRIGGER {name} ON audit_log; DROP FUNCTION {name}();")
+        await conn.close()
+
+
+def test_every_mutation_is_covered() -> None:
+    assert set(schema._schema.mutation_type.fields) == set(MUTATIONS), (
+        "add the new mutation to MUTATIONS"
+    )
+
+
+async def test_internal_errors_are_masked_in_every_mutation(
+    gql: GraphQLClient, db: Any, org: Org, servers: Servers, captured_log: io.StringIO
+) -> None:
+    student = await make_student(db, org)
+    incident = await log(db, org, student.id)
+    token = org.token(Role.ADMIN)
+    created = await gql(
+        MUTATIONS["createIntervention"],
+        {"s": to_global_id("Student", student.id), "n": "x"},
+        token=token,
+    )
+    variables = {
+        "s": to_global_id("Student", student.id),
+        "i": to_global_id("Incident", incident.id),
+        "v": created["data"]["createIntervention"]["intervention"]["id"],
+        "n": SECRET_NOTE,
+        "d": date.today().isoformat(),
+    }
+    answers = {}
+    async with audit_fails(servers, org):
+        for mutation, document in MUTATIONS.items():
+            used = {k: v for k, v in variables.items() if f"${k}" in document}
+            response = await gql.raw(document, used, token)
+            assert response.status_code == 200, (mutation, response.text)
+            answers[mutation] = response.json()
+
+    logged = captured_log.getvalue()
+    for mutation, body in answers.items():
+        assert body.get("errors"), (mutation, body)
+        (error,) = body["errors"]
+        assert error["message"] == "Internal server error", (mutation, body)
+        assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+        text = json.dumps(body)
+        for leak in LEAKS:
+            assert leak not in text, (mutation, leak, text)
+        # The detail is in the log under the id the client was given.
+        assert f"internal error {error['extensions']['errorId']}" in logged, mutation
+    assert "injected fault" in logged  # what the operator needs to debug is there
+    assert SECRET_NOTE not in logged
+    assert "[parameters" not in logged  # hide_parameters: no bound values with the SQL
