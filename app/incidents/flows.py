@@ -14,12 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.principal import Principal
-from app.incidents import service
+from app.incidents import corrections, service
+from app.incidents.corrections import StrikeChange
 from app.incidents.models import Incident, IncidentKind
 from app.metrics import INCIDENTS_LOGGED
 from app.orgs import service as orgs
+from app.orgs.policy import OrgPolicy
 from app.risk import service as risk
 from app.students import service as students
+from app.students.models import Student
 
 
 @dataclass(frozen=True)
@@ -29,8 +32,12 @@ class LoggedIncident:
     risk: risk.RiskChange | None
 
 
-async def _resent(session: AsyncSession, actor: Principal, client_id: uuid.UUID) -> Incident | None:
-    return await service.by_client_id(session, actor.org_id, client_id)
+async def _resent(
+    session: AsyncSession, actor: Principal, client_id: uuid.UUID, fingerprint: str | None
+) -> Incident | None:
+    """The incident a resend of this client id refers to, if any (a conflict if it differs)."""
+    found = await service.by_client_id(session, actor.org_id, client_id)
+    return service.check_resend(found, fingerprint) if found is not None else None
 
 
 async def log_incident(
@@ -38,18 +45,28 @@ async def log_incident(
 ) -> LoggedIncident:
     """The incident journey, in the caller's transaction: insert, strike, house points, risk.
 
-    With a client id it is idempotent: a resend returns the first incident and writes nothing.
+    With a client id it is idempotent: a resend of the same payload returns the first incident
+    and writes nothing; another payload with that client id is an IDEMPOTENCY_CONFLICT.
     """
     now = datetime.now(UTC)
+    occurred_at_given = data.occurred_at is not None
     data = service.validate_new(data, now)
     assert data.occurred_at is not None
-    if data.client_id and (found := await _resent(session, actor, data.client_id)):
+    fingerprint = (
+        service.fingerprint(data, occurred_at_given=occurred_at_given) if data.client_id else None
+    )
+    if data.client_id and (found := await _resent(session, actor, data.client_id, fingerprint)):
         return LoggedIncident(found, created=False, risk=None)
     student = await students.require(
         session, org_id=actor.org_id, student_id=data.student_id, lock=True
     )
-    if data.client_id and (found := await _resent(session, actor, data.client_id)):
+    if data.client_id and (found := await _resent(session, actor, data.client_id, fingerprint)):
         return LoggedIncident(found, created=False, risk=None)  # a concurrent resend won
+    if not occurred_at_given:
+        # The default "now" is taken under the student lock, so that taps a moment apart are
+        # timed in the order they count each other (taken earlier, a later-locked incident
+        # could get an earlier time than one it did not see, and both the same strike).
+        now = data.occurred_at = datetime.now(UTC)
 
     policy = await orgs.get_policy(session, org_id=actor.org_id)
     incident = Incident(
@@ -68,6 +85,7 @@ async def log_incident(
         consequence=data.consequence,
         source=data.source,
         client_id=data.client_id,
+        client_fingerprint=fingerprint,
         logged_by=actor.sub,
     )
     if data.kind is IncidentKind.NEGATIVE:
@@ -92,8 +110,9 @@ async def log_incident(
                 session.add(incident)
                 await session.flush()
         except IntegrityError:
-            # The same client id for another student, logged concurrently: the first one wins.
-            if found := await _resent(session, actor, data.client_id):
+            # The same client id for another student, logged concurrently: the first one wins,
+            # and this one is its resend only if it sent the same.
+            if found := await _resent(session, actor, data.client_id, fingerprint):
                 return LoggedIncident(found, created=False, risk=None)
             raise
     await audit.record(session, actor=actor, action="incident.log", entity=incident, before=None)
@@ -110,3 +129,131 @@ async def log_incident(
     student.house_points += incident.points
     INCIDENTS_LOGGED.labels(incident.kind.value).inc()
     return LoggedIncident(incident, created=True, risk=changes[0] if changes else None)
+
+
+@dataclass(frozen=True)
+class ChangedIncident:
+    incident: Incident
+    strike_changes: list[StrikeChange]
+    risk: risk.RiskChange | None
+
+
+async def void_incident(
+    session: AsyncSession, *, actor: Principal, incident_id: uuid.UUID, reason: str
+) -> ChangedIncident:
+    """Mark an incident void, in the caller's transaction: it stays in the record, and its
+    strike effect on later negatives, its house points and its weight in risk are undone."""
+    now = datetime.now(UTC)
+    reason = service.validate_void_reason(reason)
+    student = await _lock_student(session, actor, incident_id)
+    incident = await corrections.lock_for_change(
+        session,
+        org_id=actor.org_id,
+        incident_id=incident_id,
+        if_void="the incident is already void",
+    )
+    policy = await orgs.get_policy(session, org_id=actor.org_id)
+    before = audit.snapshot(incident)
+    corrections.mark_void(incident, actor=actor, reason=reason, now=now)
+    changes = await corrections.restrike(
+        session,
+        actor=actor,
+        student_id=student.id,
+        changed_at=[incident.occurred_at] if incident.kind is IncidentKind.NEGATIVE else [],
+        policy=policy.strikes,
+        subject=incident,
+    )
+    await audit.record(session, actor=actor, action="incident.void", entity=incident, before=before)
+    return await _after_change(
+        session,
+        actor=actor,
+        incident=incident,
+        student=student,
+        changes=changes,
+        policy=policy,
+        now=now,
+        points=-incident.points,
+    )
+
+
+async def correct_incident(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    incident_id: uuid.UUID,
+    correction: service.Correction,
+) -> ChangedIncident:
+    """Correct category, note, kind or time, in the caller's transaction; house points follow
+    a kind change (see corrections.apply_correction), strikes and risk are recomputed."""
+    now = datetime.now(UTC)
+    correction = service.validate_correction(correction, now)
+    student = await _lock_student(session, actor, incident_id)
+    incident = await corrections.lock_for_change(
+        session,
+        org_id=actor.org_id,
+        incident_id=incident_id,
+        if_void="a void incident cannot be corrected",
+    )
+    policy = await orgs.get_policy(session, org_id=actor.org_id)
+    before = audit.snapshot(incident)
+    was = (incident.kind, incident.occurred_at)
+    points = corrections.apply_correction(incident, correction, policy)
+    now_is = (incident.kind, incident.occurred_at)
+    # Where a negative disappeared and where one appeared: the windows whose strikes change.
+    changed_at = (
+        sorted({at for kind, at in (was, now_is) if kind is IncidentKind.NEGATIVE})
+        if now_is != was
+        else []
+    )
+    changes = await corrections.restrike(
+        session,
+        actor=actor,
+        student_id=student.id,
+        changed_at=changed_at,
+        policy=policy.strikes,
+        subject=incident,
+    )
+    await audit.record(
+        session, actor=actor, action="incident.correct", entity=incident, before=before
+    )
+    return await _after_change(
+        session,
+        actor=actor,
+        incident=incident,
+        student=student,
+        changes=changes,
+        policy=policy,
+        now=now,
+        points=points,
+    )
+
+
+async def _lock_student(session: AsyncSession, actor: Principal, incident_id: uuid.UUID) -> Student:
+    student_id = await corrections.student_of(session, org_id=actor.org_id, incident_id=incident_id)
+    return await students.require(session, org_id=actor.org_id, student_id=student_id, lock=True)
+
+
+async def _after_change(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    incident: Incident,
+    student: Student,
+    changes: list[StrikeChange],
+    policy: OrgPolicy,
+    now: datetime,
+    points: int,
+) -> ChangedIncident:
+    """Risk and house points after a void or a correction (as after logging)."""
+    risk_changes = await risk.recompute(
+        session,
+        actor=actor,
+        student_ids=[student.id],
+        trigger="incident",
+        now=max(now, incident.occurred_at),
+        policy=policy,
+        loaded=[student],
+    )
+    # After the risk reads, so that points and risk reach the student row in one UPDATE.
+    student.house_points += points
+    return ChangedIncident(incident, changes, risk_changes[0] if risk_changes else None)

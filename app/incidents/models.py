@@ -55,6 +55,8 @@ class Incident(UUIDPrimaryKey, OrgOwned, Timestamps, Base):
     consequence: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(100), nullable=False, default="console")
     client_id: Mapped[uuid.UUID | None] = mapped_column()
+    # sha256 of what the client sent with client_id: a resend must match it (see flows).
+    client_fingerprint: Mapped[str | None] = mapped_column(String(64))
     logged_by: Mapped[str | None] = mapped_column(String(200))
 
     strike_level: Mapped[int | None] = mapped_column(SmallInteger)
@@ -62,3 +64,12 @@ class Incident(UUIDPrimaryKey, OrgOwned, Timestamps, Base):
     admin_notified: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     hod_consulted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     parent_meeting_scheduled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    # A void incident stays in the record but counts for nothing: strikes, points, risk.
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    voided_by: Mapped[str | None] = mapped_column(String(200))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def voided(self) -> bool:
+        return self.voided_at is not None

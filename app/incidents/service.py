@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,27 +60,75 @@ class IncidentFilter:
     kind: IncidentKind | None = None
     start: datetime | None = None
     end: datetime | None = None
+    voided: bool | None = None
+
+
+def _category(v: Validator, value: str | None) -> str:
+    return v.text("category", value, max_length=100, required=True) or ""
+
+
+def _note(v: Validator, value: str | None) -> str | None:
+    return v.text("note", value, max_length=10_000)
+
+
+def _occurred_at(v: Validator, value: datetime, now: datetime) -> None:
+    if value.tzinfo is None:
+        v.add("occurredAt", "occurredAt needs a time zone offset", ErrorCode.INVALID)
+    elif value > now + _FUTURE_TOLERANCE:
+        v.add("occurredAt", "occurredAt is in the future", ErrorCode.OUT_OF_RANGE)
 
 
 def validate_new(data: IncidentData, now: datetime) -> IncidentData:
     """Check a new incident's fields; fills the defaults (occurredAt = now)."""
     v = Validator()
-    category = v.text("category", data.category, max_length=100, required=True)
-    v.text("note", data.note, max_length=10_000)
+    category = _category(v, data.category)
+    _note(v, data.note)
     v.text("classCode", data.class_code, max_length=32)
     v.text("lessonSessionId", data.lesson_session_id, max_length=100)
     for name in ("antecedent", "behaviour", "consequence"):
         v.text(name, getattr(data, name), max_length=5_000)
     v.int_range("points", data.points, -100, 100)
     occurred = data.occurred_at or now
-    if occurred.tzinfo is None:
-        v.add("occurredAt", "occurredAt needs a time zone offset", ErrorCode.INVALID)
-    elif occurred > now + _FUTURE_TOLERANCE:
-        v.add("occurredAt", "occurredAt is in the future", ErrorCode.OUT_OF_RANGE)
+    _occurred_at(v, occurred, now)
     v.raise_if_any()
-    data.category = category or ""
+    data.category = category
     data.occurred_at = occurred
     return data
+
+
+def fingerprint(data: IncidentData, *, occurred_at_given: bool) -> str:
+    """What the client sent with its client id, as a sha256 of canonical JSON: a resend with
+    the same client id must send the same. Call on validated data; occurredAt counts only when
+    the client gave it (a resend's default "now" is not a different payload)."""
+    sent = {
+        "studentId": str(data.student_id),
+        "kind": data.kind.value,
+        "category": data.category,
+        "note": data.note,
+        "points": data.points,
+        "classCode": data.class_code,
+        "lessonSessionId": data.lesson_session_id,
+        "occurredAt": data.occurred_at.astimezone(UTC).isoformat()
+        if occurred_at_given and data.occurred_at is not None
+        else None,
+        "antecedent": data.antecedent,
+        "behaviour": data.behaviour,
+        "consequence": data.consequence,
+    }
+    canonical = json.dumps(sent, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_resend(found: Incident, fingerprint: str | None) -> Incident:
+    """The first incident, for a resend of the same payload; a user error for another payload.
+    Incidents logged before fingerprints were stored have none: they match any resend."""
+    if found.client_fingerprint is not None and found.client_fingerprint != fingerprint:
+        raise ServiceError.single(
+            "clientId",
+            "this clientId was already used for a different incident",
+            ErrorCode.IDEMPOTENCY_CONFLICT,
+        )
+    return found
 
 
 def default_points(kind: IncidentKind, policy: OrgPolicy) -> int:
@@ -104,6 +154,7 @@ async def strike_for(
                 Incident.org_id == org_id,
                 Incident.student_id == student_id,
                 Incident.kind == IncidentKind.NEGATIVE,
+                Incident.voided_at.is_(None),
                 Incident.occurred_at > occurred_at - timedelta(hours=policy.window_hours),
                 Incident.occurred_at <= occurred_at,
             )
@@ -154,6 +205,41 @@ async def update_flags(
     return incident
 
 
+@dataclass
+class Correction:
+    """What a correction changes; None leaves a field as it is (an empty note clears it)."""
+
+    category: str | None = None
+    note: str | None = None
+    kind: IncidentKind | None = None
+    occurred_at: datetime | None = None
+
+
+def validate_void_reason(reason: str | None) -> str:
+    v = Validator()
+    cleaned = v.text("reason", reason, max_length=500, required=True)
+    v.raise_if_any()
+    return cleaned or ""
+
+
+def validate_correction(correction: Correction, now: datetime) -> Correction:
+    """The same field rules as a new incident's, for the fields the correction gives."""
+    c = correction
+    if c.category is None and c.note is None and c.kind is None and c.occurred_at is None:
+        raise ServiceError.single(
+            None, "give at least one of category, note, kind, occurredAt", ErrorCode.REQUIRED
+        )
+    v = Validator()
+    if c.category is not None:
+        c.category = _category(v, c.category)
+    if c.note is not None:
+        c.note = _note(v, c.note) or ""
+    if c.occurred_at is not None:
+        _occurred_at(v, c.occurred_at, now)
+    v.raise_if_any()
+    return c
+
+
 def filtered(org_id: uuid.UUID, flt: IncidentFilter | None) -> Select[Incident]:
     stmt = select(Incident).where(Incident.org_id == org_id)
     if flt is None:
@@ -168,6 +254,10 @@ def filtered(org_id: uuid.UUID, flt: IncidentFilter | None) -> Select[Incident]:
         stmt = stmt.where(Incident.occurred_at >= flt.start)
     if flt.end is not None:
         stmt = stmt.where(Incident.occurred_at < flt.end)
+    if flt.voided is not None:
+        stmt = stmt.where(
+            Incident.voided_at.is_not(None) if flt.voided else Incident.voided_at.is_(None)
+        )
     return stmt
 
 
@@ -234,6 +324,7 @@ async def current_strike_levels(
             Incident.org_id == org_id,
             Incident.student_id.in_(ids),
             Incident.kind == IncidentKind.NEGATIVE,
+            Incident.voided_at.is_(None),
             Incident.occurred_at > now - window,
             Incident.occurred_at <= now,
         )

@@ -150,6 +150,7 @@ async def gather_inputs(
                     Incident.org_id == org_id,
                     Incident.student_id.in_(student_ids),
                     Incident.kind == IncidentKind.NEGATIVE,
+                    Incident.voided_at.is_(None),  # a void incident counts for nothing
                     Incident.occurred_at > since,
                     Incident.occurred_at <= now,
                 )

@@ -40,6 +40,14 @@ MUTATIONS: dict[str, str] = {
         "mutation($i: ID!) { updateIncident(input: {id: $i, parentMeetingScheduled: true}) "
         "{ incident { id } errors { code } } }"
     ),
+    "correctIncident": (
+        "mutation($i: ID!, $n: String) { correctIncident(input: {id: $i, note: $n}) "
+        "{ incident { id } errors { code } } }"
+    ),
+    "voidIncident": (
+        "mutation($i: ID!, $n: String!) { voidIncident(input: {id: $i, reason: $n}) "
+        "{ incident { id } errors { code } } }"
+    ),
     "upsertStudent": (
         'mutation($n: String) { upsertStudent(input: {externalId: "MASK-NEW", name: "Ann", '
         "supportNotes: $n}) { student { id } errors { code } } }"

@@ -87,3 +87,20 @@ async def test_house_points_follow_incidents(db: Database) -> None:
 
         points = await session.scalar(select(Student.house_points).where(Student.id == student.id))
     assert points == 1
+
+
+async def test_concurrent_taps_a_moment_apart_are_struck_in_time_order(db: Database) -> None:
+    org = await make_org(db)
+    student = await make_student(db, org)
+    await asyncio.gather(*(log(db, org, student.id) for _ in range(6)))
+    async with db.transaction(org.id) as session:
+        levels = (
+            await session.scalars(
+                select(Incident.strike_level)
+                .where(Incident.student_id == student.id)
+                .order_by(Incident.occurred_at)
+            )
+        ).all()
+    # The default time is taken under the student lock: in time order, each counts the ones
+    # before it.
+    assert list(levels) == [1, 1, 2, 2, 3, 3]

@@ -8,7 +8,7 @@ import strawberry
 
 from app.graphql.incidents.types import IncidentKind
 from app.graphql.relay import parse_id
-from app.incidents.service import IncidentData
+from app.incidents.service import Correction, IncidentData
 from app.incidents.service import IncidentFilter as IncidentFilterData
 
 
@@ -26,7 +26,9 @@ class LogIncidentInput:
     occurred_at: datetime | None = strawberry.field(default=None, description="Defaults to now.")
     client_id: uuid.UUID | None = strawberry.field(
         default=None,
-        description="Client-generated id: resending the same incident creates nothing new.",
+        description="Client-generated id: resending the same incident creates nothing new "
+        "(created: false); the same id with a different payload is an IDEMPOTENCY_CONFLICT "
+        "error on clientId.",
     )
     antecedent: str | None = None
     behaviour: str | None = None
@@ -64,6 +66,31 @@ class UpdateIncidentInput:
 
 
 @strawberry.input
+class VoidIncidentInput:
+    id: strawberry.ID
+    reason: str = strawberry.field(description="Why it is void (1 to 500 characters).")
+
+
+@strawberry.input(description="Give at least one field; those left out stay as they are.")
+class CorrectIncidentInput:
+    id: strawberry.ID
+    category: str | None = None
+    note: str | None = strawberry.field(
+        default=None, description="An empty string clears the note."
+    )
+    kind: IncidentKind | None = strawberry.field(  # type: ignore[valid-type]
+        default=None,
+        description="Points follow the kind when they were the old kind's default.",
+    )
+    occurred_at: datetime | None = None
+
+    def to_data(self) -> Correction:
+        return Correction(
+            category=self.category, note=self.note, kind=self.kind, occurred_at=self.occurred_at
+        )
+
+
+@strawberry.input
 class IncidentFilter:
     student_id: strawberry.ID | None = None
     class_code: str | None = None
@@ -72,6 +99,9 @@ class IncidentFilter:
         default=None, name="from"
     )
     to: datetime | None = None
+    voided: bool | None = strawberry.field(
+        default=None, description="true: only void incidents; false: none; null: all."
+    )
 
     def to_data(self) -> IncidentFilterData:
         return IncidentFilterData(
@@ -82,4 +112,5 @@ class IncidentFilter:
             kind=self.kind,
             start=self.from_,
             end=self.to,
+            voided=self.voided,
         )

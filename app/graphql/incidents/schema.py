@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.principal import Principal
 from app.core.errors import ErrorCode
 from app.core.pagination import Page, check_first
 from app.graphql.context import Info
 from app.graphql.errors import UserError
 from app.graphql.incidents.inputs import (
+    CorrectIncidentInput,
     IncidentFilter,
     LogIncidentInput,
     LogIncidentsInput,
     UpdateIncidentInput,
+    VoidIncidentInput,
 )
-from app.graphql.incidents.types import Incident
+from app.graphql.incidents.types import Incident, StrikeChange
 from app.graphql.mutations import Refused, in_transaction
 from app.graphql.permissions import ALL_ROLES, TEACHING, allow, roles_note
 from app.graphql.queries import read
@@ -77,6 +82,37 @@ class LogIncidentsPayload:
 class UpdateIncidentPayload:
     incident: Incident | None
     errors: list[UserError]
+
+
+@strawberry.type
+class VoidIncidentPayload:
+    incident: Incident | None
+    strike_changes: list[StrikeChange] = strawberry.field(
+        description="The student's other incidents whose strike was recomputed."
+    )
+    errors: list[UserError]
+
+
+@strawberry.type
+class CorrectIncidentPayload:
+    incident: Incident | None
+    strike_changes: list[StrikeChange] = strawberry.field(
+        description="Incidents whose strike was recomputed, this one included."
+    )
+    errors: list[UserError]
+
+
+async def _change(
+    info: Info, work: Callable[[AsyncSession, Principal], Awaitable[flows.ChangedIncident]]
+) -> tuple[Incident | None, list[StrikeChange], list[UserError]]:
+    result = await in_transaction(info, work)
+    if isinstance(result, Refused):
+        return None, [], result.errors
+    return (
+        Incident.from_model(result.incident),
+        [StrikeChange.from_change(c) for c in result.strike_changes],
+        [],
+    )
 
 
 async def _log(info: Info, item: LogIncidentInput) -> LogIncidentPayload:
@@ -154,3 +190,40 @@ class IncidentMutations:
         if isinstance(result, Refused):
             return UpdateIncidentPayload(incident=None, errors=result.errors)
         return UpdateIncidentPayload(incident=Incident.from_model(result), errors=[])
+
+    @strawberry.mutation(
+        permission_classes=[allow(*TEACHING)],
+        description="Void a mis-logged incident: it stays in the record, marked void, and "
+        "stops counting for strikes, house points and risk; later strikes are recomputed. "
+        + roles_note(*TEACHING),
+    )
+    async def void_incident(self, info: Info, input: VoidIncidentInput) -> VoidIncidentPayload:
+        incident, changes, errors = await _change(
+            info,
+            lambda s, actor: flows.void_incident(
+                s,
+                actor=actor,
+                incident_id=parse_id(input.id, "Incident", "id"),
+                reason=input.reason,
+            ),
+        )
+        return VoidIncidentPayload(incident=incident, strike_changes=changes, errors=errors)
+
+    @strawberry.mutation(
+        permission_classes=[allow(*TEACHING)],
+        description="Correct an incident's category, note, kind or time; house points, "
+        "strikes and risk follow. " + roles_note(*TEACHING),
+    )
+    async def correct_incident(
+        self, info: Info, input: CorrectIncidentInput
+    ) -> CorrectIncidentPayload:
+        incident, changes, errors = await _change(
+            info,
+            lambda s, actor: flows.correct_incident(
+                s,
+                actor=actor,
+                incident_id=parse_id(input.id, "Incident", "id"),
+                correction=input.to_data(),
+            ),
+        )
+        return CorrectIncidentPayload(incident=incident, strike_changes=changes, errors=errors)

@@ -7,6 +7,7 @@ import strawberry
 
 from app.graphql.relay import Connection, Node, to_global_id
 from app.graphql.students.fields import resolve_student
+from app.incidents.corrections import StrikeChange as Change
 from app.incidents.models import Incident as IncidentModel
 from app.incidents.models import IncidentKind as _Kind
 
@@ -35,6 +36,13 @@ class Incident(Node):
     hod_consulted: bool
     parent_meeting_scheduled: bool
     created_at: datetime
+    voided: bool = strawberry.field(
+        description="A void incident stays in the record but counts for nothing: no strike "
+        "effect, no house points, no risk."
+    )
+    voided_at: datetime | None
+    voided_by: str | None
+    void_reason: str | None
 
     student = strawberry.field(resolver=resolve_student)
 
@@ -62,6 +70,27 @@ class Incident(Node):
             hod_consulted=row.hod_consulted,
             parent_meeting_scheduled=row.parent_meeting_scheduled,
             created_at=row.created_at,
+            voided=row.voided,
+            voided_at=row.voided_at,
+            voided_by=row.voided_by,
+            void_reason=row.void_reason,
+        )
+
+
+@strawberry.type(
+    description="An incident whose strike was recomputed after a void or a correction."
+)
+class StrikeChange:
+    incident: Incident
+    previous_strike: int | None
+    strike: int | None = strawberry.field(description="Null when it is no longer a negative.")
+
+    @classmethod
+    def from_change(cls, change: Change) -> StrikeChange:
+        return cls(
+            incident=Incident.from_model(change.incident),
+            previous_strike=change.previous,
+            strike=change.strike,
         )
 
 
