@@ -16,9 +16,13 @@ async def record_many(
     actor: Principal,
     items: list[service.AssessmentData],
     source: str = "console",
+    list_name: str | None = "items",
 ) -> list[Assessment]:
-    """Record several assessments, then recompute the students' risk once."""
-    rows = await service.save_many(session, actor=actor, items=items, source=source)
+    """Record several assessments, then recompute the students' risk once. Errors name
+    `items[i].<field>` (see service.save_many)."""
+    rows = await service.save_many(
+        session, actor=actor, items=items, source=source, list_name=list_name
+    )
     await risk.recompute(
         session, actor=actor, student_ids={d.student_id for d in items}, trigger="assessment"
     )
@@ -32,5 +36,6 @@ async def record(
     data: service.AssessmentData,
     source: str = "console",
 ) -> Assessment:
-    (row,) = await record_many(session, actor=actor, items=[data], source=source)
+    """One assessment sent as a single object: its errors name plain `<field>`."""
+    (row,) = await record_many(session, actor=actor, items=[data], source=source, list_name=None)
     return row

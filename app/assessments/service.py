@@ -68,7 +68,8 @@ class AssessmentData:
     lexile: str | None = None
     quantile: str | None = None
     typical_growth: int | None = None
-    domain_scores: dict[str, Any] = field(default_factory=dict)
+    # As sent: checked (a flat object of names to scores) and cleaned by _validate.
+    domain_scores: Any = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ def _validate(data: AssessmentData, prefix: str = "") -> list[FieldError]:
         ):
             v.add("score", "score must be between 0 and maxScore", ErrorCode.OUT_OF_RANGE)
     v.int_range("percentile", data.percentile, 1, 99)
+    data.domain_scores = v.scores("domainScores", data.domain_scores)
     if data.academic_year and not re.fullmatch(r"\d{4}-\d{4}", data.academic_year):
         v.add("academicYear", "academicYear looks like 2025-2026", ErrorCode.INVALID)
     return v.errors
@@ -120,16 +122,21 @@ async def save_many(
     actor: Principal,
     items: Sequence[AssessmentData],
     source: str = "console",
+    list_name: str | None = "items",
 ) -> list[Assessment]:
     """Insert or replace (same student, kind, subject, date and name) assessments, all or
-    none: every item is checked before anything is written. (Use flows.record_many, which
-    also recomputes risk.)"""
-    many = len(items) > 1
+    none: every item is checked before anything is written. Errors name
+    `{list_name}[i].<field>` whatever the batch size; `list_name=None` is for one item sent
+    as a single object (plain `<field>`). (Use flows.record_many, which also recomputes
+    risk.)"""
     errors: list[FieldError] = []
     for i, data in enumerate(items):
-        errors += _validate(data, f"items[{i}]." if many else "")
+        errors += _validate(data, "" if list_name is None else f"{list_name}[{i}].")
     errors += await students.unknown_student_errors(
-        session, org_id=actor.org_id, student_ids=[d.student_id for d in items], list_name="items"
+        session,
+        org_id=actor.org_id,
+        student_ids=[d.student_id for d in items],
+        list_name=list_name,
     )
     student_ids = {d.student_id for d in items}
     if errors:

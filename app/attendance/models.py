@@ -77,4 +77,14 @@ class AttendanceDay(UUIDPrimaryKey, OrgOwned, Timestamps, Base):
     )
     # present periods / scheduled periods, 0..1
     percentage: Mapped[Decimal] = mapped_column(Numeric(5, 4), nullable=False)
+    # Periods carrying each non-present category (an all-day absence code: every scheduled
+    # period; an all-day tardy code: one tardy period). A day counts toward every category
+    # whose count is above 0, so an A period and a T period make it unexcused and tardy.
+    excused_periods: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
+    unexcused_periods: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
+    tardy_periods: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
+    suspension_periods: Mapped[int] = mapped_column(
+        SmallInteger, nullable=False, server_default="0"
+    )
+    truancy_periods: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
     source: Mapped[str] = mapped_column(String(100), nullable=False, default="console")

@@ -1,70 +1,38 @@
-"""Attendance: the org's code table, classifying a day, recording days, and summaries.
+"""Attendance: the org's code table, recording days, and summaries.
 
-Codes belong to the district (each org's table); a day or period with no code is present
-(Aeries' "negative attendance"). The daily percentage is present periods / scheduled periods.
+Codes belong to the district (each org's table); what they mean for a day is in `rules`
+(re-exported here). Days outside the org's recordable window (policy.attendance) are refused;
+the chronic-absence band needs policy.risk.min_enrolled_days recorded days.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.attendance.models import AttendanceCategory, AttendanceCode, AttendanceDay, DailyStatus
+from app.attendance.models import AttendanceCategory, AttendanceCode, AttendanceDay
+from app.attendance.rules import DEFAULT_CODES as DEFAULT_CODES
+from app.attendance.rules import ChronicBand as ChronicBand
+from app.attendance.rules import DayClassification as DayClassification
+from app.attendance.rules import DayInput as DayInput
+from app.attendance.rules import chronic_band as chronic_band
+from app.attendance.rules import classify_day as classify_day
+from app.attendance.rules import day_errors as day_errors
 from app.audit import service as audit
 from app.auth.principal import Principal
-from app.core.errors import ErrorCode, FieldError, ServiceError, Validator
+from app.core.errors import FieldError, ServiceError, Validator
+from app.orgs import service as orgs
+from app.orgs.policy import OrgPolicy, RiskThresholds
 from app.students import service as students
 
 C = AttendanceCategory
-
-DEFAULT_CODES: tuple[tuple[str, AttendanceCategory, str], ...] = (
-    ("P", C.PRESENT, "Present"),
-    ("E", C.EXCUSED, "Excused absence"),
-    ("I", C.EXCUSED, "Illness"),
-    ("M", C.EXCUSED, "Medical appointment"),
-    ("A", C.UNEXCUSED, "Absent, not cleared"),
-    ("U", C.UNEXCUSED, "Unexcused absence"),
-    ("T", C.TARDY, "Tardy"),
-    ("L", C.TARDY, "Late more than 30 minutes"),
-    ("S", C.SUSPENSION, "Suspension"),
-    ("X", C.TRUANCY, "Truancy"),
-)
-
-_ABSENT = {C.EXCUSED, C.UNEXCUSED, C.SUSPENSION, C.TRUANCY}
-_ALL_DAY_STATUS = {
-    C.PRESENT: DailyStatus.PRESENT,
-    C.TARDY: DailyStatus.TARDY,
-    C.EXCUSED: DailyStatus.ABSENT_EXCUSED,
-    C.UNEXCUSED: DailyStatus.ABSENT_UNEXCUSED,
-    C.SUSPENSION: DailyStatus.SUSPENDED,
-    C.TRUANCY: DailyStatus.TRUANT,
-}
-# When every period is absent for different reasons, the most serious reason names the day.
-_SEVERITY = [C.SUSPENSION, C.TRUANCY, C.UNEXCUSED, C.EXCUSED]
-
-
-@dataclass
-class DayInput:
-    student_id: uuid.UUID
-    day: date
-    scheduled_periods: int
-    all_day_code: str | None = None
-    period_codes: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class DayClassification:
-    present_periods: int
-    status: DailyStatus
-    percentage: Decimal
 
 
 @dataclass(frozen=True)
@@ -75,29 +43,25 @@ class AttendanceSummary:
     days_present: float
     days_absent: float
     rate: float | None  # present periods / scheduled periods over the range, 0..1
+    # Days carrying each category (a day may count toward several) ...
     excused_absences: int
     unexcused_absences: int
     tardies: int
     suspensions: int
     truancies: int
+    # ... and the periods carrying it.
+    excused_periods: int = 0
+    unexcused_periods: int = 0
+    tardy_periods: int = 0
+    suspension_periods: int = 0
+    truancy_periods: int = 0
 
     @property
     def absence_pct(self) -> float | None:
         return None if self.rate is None else round((1 - self.rate) * 100, 2)
 
-    @property
-    def chronic_band(self) -> str | None:
-        """Chronic absence bands (missing 10%+ of enrolled days is chronic)."""
-        pct = self.absence_pct
-        if pct is None:
-            return None
-        if pct < 5:
-            return "SATISFACTORY"
-        if pct < 10:
-            return "AT_RISK"
-        if pct < 20:
-            return "MODERATE"
-        return "SEVERE"
+    def band(self, t: RiskThresholds) -> ChronicBand | None:
+        return chronic_band(self.absence_pct, self.days_enrolled, t)
 
 
 EMPTY_SUMMARY = AttendanceSummary(None, None, 0, 0.0, 0.0, None, 0, 0, 0, 0, 0)
@@ -162,63 +126,27 @@ async def set_code(
     return row
 
 
-def classify_day(
-    day: DayInput, codes: dict[str, AttendanceCategory], prefix: str = ""
-) -> DayClassification:
-    """The one rule for a day: present periods, daily status and percentage."""
-    v = Validator(prefix)
-    v.int_range("scheduledPeriods", day.scheduled_periods, 1, 20)
-
-    def category(field_name: str, raw: str | None) -> AttendanceCategory:
-        code = (raw or "").strip().upper()
-        if not code:
-            return C.PRESENT
-        if code not in codes:
-            v.add(field_name, f"unknown attendance code {code!r}", ErrorCode.UNKNOWN_CODE)
-            return C.PRESENT
-        return codes[code]
-
-    all_day = category("allDayCode", day.all_day_code)
-    periods: list[AttendanceCategory] = []
-    for period, raw in sorted(day.period_codes.items()):
-        if not period.isdigit() or not 1 <= int(period) <= day.scheduled_periods:
-            v.add(
-                f"periodCodes.{period}",
-                f"period {period} is outside 1..{day.scheduled_periods}",
-                ErrorCode.OUT_OF_RANGE,
-            )
-        periods.append(category(f"periodCodes.{period}", raw))
-    v.raise_if_any()
-
-    scheduled = day.scheduled_periods
-    if all_day in _ABSENT:
-        return DayClassification(0, _ALL_DAY_STATUS[all_day], Decimal(0))
-    absent = [c for c in periods if c in _ABSENT]
-    present = scheduled - len(absent)
-    pct = (Decimal(present) / Decimal(scheduled)).quantize(Decimal("0.0001"))
-    if present == 0:
-        worst = min(absent, key=_SEVERITY.index)
-        status = _ALL_DAY_STATUS[worst]
-    elif absent:
-        status = DailyStatus.PARTIAL
-    elif all_day == C.TARDY or C.TARDY in periods:
-        status = DailyStatus.TARDY
-    else:
-        status = DailyStatus.PRESENT
-    return DayClassification(present, status, pct)
-
-
 async def save_days(
-    session: AsyncSession, *, actor: Principal, days: Sequence[DayInput], source: str = "console"
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    days: Sequence[DayInput],
+    source: str = "console",
+    policy: OrgPolicy | None = None,
+    now: datetime | None = None,
 ) -> list[AttendanceDay]:
     """Upsert one row per student per day; a later record for the same day replaces it.
-    Validates every day first: on any error nothing is written. (Use flows.record_days,
-    which also recomputes risk.)"""
+    Validates every day first: on any error nothing is written, and each error names
+    `days[i].<field>` (a batch of one too). (Use flows.record_days, which also recomputes
+    risk.)"""
+    policy = policy or await orgs.get_policy(session, org_id=actor.org_id)
+    now = now or datetime.now(UTC)
     codes = await code_table(session, org_id=actor.org_id)
     errors: list[FieldError] = []
     classified: list[tuple[DayInput, DayClassification]] = []
     for i, day in enumerate(days):
-        prefix = f"days[{i}]." if len(days) > 1 else ""
+        prefix = f"days[{i}]."
+        errors += day_errors(day.day, policy=policy, now=now, path=f"{prefix}day")
         try:
             classified.append((day, classify_day(day, codes, prefix)))
         except ServiceError as exc:
@@ -256,6 +184,11 @@ async def save_days(
         row.present_periods = result.present_periods
         row.daily_status = result.status
         row.percentage = result.percentage
+        row.excused_periods = result.periods(C.EXCUSED)
+        row.unexcused_periods = result.periods(C.UNEXCUSED)
+        row.tardy_periods = result.periods(C.TARDY)
+        row.suspension_periods = result.periods(C.SUSPENSION)
+        row.truancy_periods = result.periods(C.TRUANCY)
         row.source = source
         changes.append((row, before))
     await audit.record_many(session, actor=actor, action="attendance.record", changes=changes)
@@ -264,7 +197,10 @@ async def save_days(
 
 
 def _to_summary(row: Sequence[Any]) -> AttendanceSummary:
-    first, last, days, present_days, present_p, scheduled_p, exc, unexc, tardy, susp, truant = row
+    first, last, days, present_days, present_p, scheduled_p = row[:6]
+    # Then per category in COUNTED: the days carrying it, and the periods carrying it.
+    day_counts = [int(n or 0) for n in row[6:11]]
+    period_counts = [int(n or 0) for n in row[11:16]]
     days_n = int(days or 0)
     present = float(present_days or 0)
     rate = float(present_p) / float(scheduled_p) if scheduled_p else None
@@ -275,22 +211,29 @@ def _to_summary(row: Sequence[Any]) -> AttendanceSummary:
         days_present=round(present, 4),
         days_absent=round(days_n - present, 4),
         rate=None if rate is None else round(rate, 4),
-        excused_absences=int(exc or 0),
-        unexcused_absences=int(unexc or 0),
-        tardies=int(tardy or 0),
-        suspensions=int(susp or 0),
-        truancies=int(truant or 0),
+        excused_absences=day_counts[0],
+        unexcused_absences=day_counts[1],
+        tardies=day_counts[2],
+        suspensions=day_counts[3],
+        truancies=day_counts[4],
+        excused_periods=period_counts[0],
+        unexcused_periods=period_counts[1],
+        tardy_periods=period_counts[2],
+        suspension_periods=period_counts[3],
+        truancy_periods=period_counts[4],
     )
 
 
 _SUMMARY_COLUMNS = """
     student_id, min(day), max(day), count(*), sum(percentage), sum(present_periods),
     sum(scheduled_periods),
-    count(*) FILTER (WHERE daily_status = 'ABSENT_EXCUSED'),
-    count(*) FILTER (WHERE daily_status = 'ABSENT_UNEXCUSED'),
-    count(*) FILTER (WHERE daily_status = 'TARDY'),
-    count(*) FILTER (WHERE daily_status = 'SUSPENDED'),
-    count(*) FILTER (WHERE daily_status = 'TRUANT')"""
+    count(*) FILTER (WHERE excused_periods > 0),
+    count(*) FILTER (WHERE unexcused_periods > 0),
+    count(*) FILTER (WHERE tardy_periods > 0),
+    count(*) FILTER (WHERE suspension_periods > 0),
+    count(*) FILTER (WHERE truancy_periods > 0),
+    sum(excused_periods), sum(unexcused_periods), sum(tardy_periods),
+    sum(suspension_periods), sum(truancy_periods)"""
 # Written once as SQL: these run on every incident (risk) and every dashboard row, and
 # building the equivalent Core construct per call cost more than the query itself.
 _RANGE_SUMMARY = text(
@@ -303,7 +246,8 @@ _RANGE_SUMMARY = text(
 _RECENT_SUMMARY = text(
     f"""SELECT {_SUMMARY_COLUMNS} FROM (
         SELECT *, row_number() OVER (PARTITION BY student_id ORDER BY day DESC) AS rn
-        FROM attendance_days WHERE org_id = :org_id AND student_id = ANY(:ids)) AS recent
+        FROM attendance_days WHERE org_id = :org_id AND student_id = ANY(:ids)
+          AND (CAST(:end AS date) IS NULL OR day <= :end)) AS recent
     WHERE rn <= :n
     GROUP BY student_id"""
 )
@@ -320,11 +264,12 @@ async def summaries(
 ) -> dict[uuid.UUID, AttendanceSummary]:
     """Attendance summaries for many students in one statement.
 
-    Either over a date range, or over each student's last `last_n_days` recorded school days.
+    Either over a date range, or over each student's last `last_n_days` recorded school days
+    (up to `end` when given).
     """
     ids = list(student_ids)
     if last_n_days is not None:
-        params: dict[str, object] = {"org_id": org_id, "ids": ids, "n": last_n_days}
+        params: dict[str, object] = {"org_id": org_id, "ids": ids, "n": last_n_days, "end": end}
         rows = await session.execute(_RECENT_SUMMARY, params)
     else:
         params = {"org_id": org_id, "ids": ids, "start": start, "end": end}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -69,6 +70,39 @@ class Validator:
             return None
         if len(cleaned) > max_length:
             self.add(field, f"{field} must be at most {max_length} characters", ErrorCode.TOO_LONG)
+        return cleaned
+
+    def scores(
+        self, field: str, value: object, *, max_items: int = 50, max_length: int = 100
+    ) -> dict[str, float | str | None]:
+        """A flat object of names to numbers (or short text, or null), such as i-Ready's
+        domain scores: `{"Phonics": 512, "Vocabulary": "Mid 4"}`."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.add(field, f"{field} must be an object of names to scores", ErrorCode.INVALID)
+            return {}
+        if len(value) > max_items:
+            self.add(field, f"{field} has at most {max_items} entries", ErrorCode.OUT_OF_RANGE)
+            return {}
+        cleaned: dict[str, float | str | None] = {}
+        for key, item in value.items():
+            name = self.text(f"{field}.{key}", str(key), max_length=max_length, required=True)
+            path = f"{field}.{name or key}"
+            if item is None or isinstance(item, bool):
+                if isinstance(item, bool):
+                    self.add(path, f"{path} must be a number or text", ErrorCode.INVALID)
+                cleaned[name or str(key)] = None
+            elif isinstance(item, int | float):
+                if not math.isfinite(item) or abs(item) > 1_000_000:
+                    self.add(
+                        path, f"{path} must be between -1000000 and 1000000", ErrorCode.OUT_OF_RANGE
+                    )
+                cleaned[name or str(key)] = item
+            elif isinstance(item, str):
+                cleaned[name or str(key)] = self.text(path, item, max_length=max_length)
+            else:
+                self.add(path, f"{path} must be a number or text", ErrorCode.INVALID)
         return cleaned
 
     def int_range(self, field: str, value: int | None, low: int, high: int) -> None:

@@ -21,9 +21,19 @@ async def update_policy(
     strikes: dict[str, Any] | None = None,
     risk_thresholds: dict[str, Any] | None = None,
     house_points: dict[str, Any] | None = None,
+    attendance: dict[str, Any] | None = None,
+    timezone: str | None = None,
 ) -> OrgPolicy:
+    """Risk is recomputed when its thresholds change; the attendance calendar and the time
+    zone only decide which days may be recorded from now on."""
     policy = await service.update_policy(
-        session, actor=actor, strikes=strikes, risk=risk_thresholds, house_points=house_points
+        session,
+        actor=actor,
+        strikes=strikes,
+        risk=risk_thresholds,
+        house_points=house_points,
+        attendance=attendance,
+        timezone=timezone,
     )
     if risk_thresholds:
         ids = (

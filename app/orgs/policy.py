@@ -1,12 +1,16 @@
-"""Per-org policy: the strike ladder and the risk thresholds, with PTCC/DESIGN defaults.
+"""Per-org policy: the strike ladder, the risk thresholds, the attendance calendar and the
+org's time zone, with PTCC/DESIGN defaults.
 
 An org's `settings` JSON may override any key; everything else keeps the default.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.core.errors import ErrorCode, FieldError
 
@@ -53,6 +57,9 @@ class RiskThresholds:
     chronic_absence_pct: float = 10.0
     severe_absence_pct: float = 20.0
     grade_levels_below: int = 2
+    # Fewer recorded school days than this (in the risk window, or a summary's range) are
+    # too few to call absence chronic: the band is INSUFFICIENT_DATA and the factor is off.
+    min_enrolled_days: int = 10
 
 
 @dataclass(frozen=True)
@@ -63,10 +70,72 @@ class HousePoints:
 
 
 @dataclass(frozen=True)
+class AttendancePolicy:
+    """Which days may be recorded: the current school year up to the org's today.
+
+    For the first `correction_grace_days` days of a school year, days of the previous
+    school year may still be recorded (late corrections). Never a day after today.
+    """
+
+    school_year_start: str = "08-01"  # MM-DD; 1 August, as academic years of assessments
+    correction_grace_days: int = 30
+
+    def year_start(self, day: date) -> date:
+        """The first day of the school year that `day` belongs to."""
+        month, dom = _month_day(self.school_year_start)
+        start = date(day.year, month, dom)
+        return start if day >= start else date(day.year - 1, month, dom)
+
+    def recordable(self, today: date) -> tuple[date, date]:
+        """The first and last day that may be recorded when it is `today` at the org."""
+        start = self.year_start(today)
+        if (today - start).days < self.correction_grace_days:
+            start = self.year_start(start - timedelta(days=1))
+        return start, today
+
+
+_MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
+
+
+def _month_day(value: object) -> tuple[int, int]:
+    """'08-01' -> (8, 1); ValueError unless it is a day every year has (so not 02-29)."""
+    m = _MONTH_DAY.match(value) if isinstance(value, str) else None
+    if m is None:
+        raise ValueError(f"not a MM-DD month and day: {value!r}")
+    month, dom = int(m.group(1)), int(m.group(2))
+    date(2001, month, dom)  # raises ValueError for 13-01, 04-31, 02-29
+    return month, dom
+
+
+@dataclass(frozen=True)
 class OrgPolicy:
     strikes: StrikePolicy = field(default_factory=StrikePolicy)
     risk: RiskThresholds = field(default_factory=RiskThresholds)
     house_points: HousePoints = field(default_factory=HousePoints)
+    attendance: AttendancePolicy = field(default_factory=AttendancePolicy)
+    timezone: str = "UTC"  # IANA name: the org's "today" and its local midnight
+
+
+def org_zone(policy: OrgPolicy) -> ZoneInfo:
+    return ZoneInfo(policy.timezone)
+
+
+def local_today(policy: OrgPolicy, now: datetime) -> date:
+    """The org's calendar date at the instant `now` (a naive `now` is taken as UTC)."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return now.astimezone(org_zone(policy)).date()
+
+
+def local_midnight(policy: OrgPolicy, now: datetime) -> datetime:
+    """The instant the org's local day containing `now` began, timezone-aware.
+
+    Where a DST change skips midnight the day starts at the first local time that exists
+    (the UTC round trip moves 00:00 forward); where midnight repeats, the first one counts.
+    """
+    zone = org_zone(policy)
+    start = datetime.combine(local_today(policy, now), time(0), tzinfo=zone)
+    return start.astimezone(UTC).astimezone(zone)
 
 
 def _override(default: Any, values: dict[str, Any] | None) -> Any:
@@ -86,6 +155,8 @@ def policy_from_settings(settings: dict[str, Any] | None) -> OrgPolicy:
         strikes=strikes,
         risk=_override(RiskThresholds(), settings.get("risk")),
         house_points=_override(HousePoints(), settings.get("house_points")),
+        attendance=_override(AttendancePolicy(), settings.get("attendance")),
+        timezone=settings.get("timezone", OrgPolicy.timezone),
     )
 
 
@@ -99,6 +170,8 @@ def policy_to_settings(policy: OrgPolicy) -> dict[str, Any]:
         },
         "risk": asdict(policy.risk),
         "house_points": asdict(policy.house_points),
+        "attendance": asdict(policy.attendance),
+        "timezone": policy.timezone,
     }
 
 
@@ -114,7 +187,7 @@ def policy_errors(policy: OrgPolicy) -> list[FieldError]:
                 )
             )
 
-    s, r, h = policy.strikes, policy.risk, policy.house_points
+    s, r, h, a = policy.strikes, policy.risk, policy.house_points, policy.attendance
     check("strikes.windowHours", s.window_hours, 1, 168)
     check("strikes.negativesPerStrike", s.negatives_per_strike, 1, 10)
     check("strikes.rungs", len(s.rungs), 1, 5)
@@ -134,7 +207,37 @@ def policy_errors(policy: OrgPolicy) -> list[FieldError]:
     check("risk.chronicAbsencePct", r.chronic_absence_pct, 0.1, 99.9)
     check("risk.severeAbsencePct", r.severe_absence_pct, r.chronic_absence_pct, 100)
     check("risk.gradeLevelsBelow", r.grade_levels_below, 1, 6)
+    check("risk.minEnrolledDays", r.min_enrolled_days, 1, r.attendance_window_days)
     check("housePoints.positive", h.positive, 0, 100)
     check("housePoints.negative", h.negative, -100, 0)
     check("housePoints.neutral", h.neutral, -100, 100)
+    try:
+        _month_day(a.school_year_start)
+    except ValueError:
+        errors.append(
+            FieldError(
+                "attendance.schoolYearStart",
+                "schoolYearStart is a month and day, MM-DD, such as 08-01 (not 02-29)",
+                ErrorCode.INVALID,
+            )
+        )
+    check("attendance.correctionGraceDays", a.correction_grace_days, 0, 120)
+    if not _is_zone(policy.timezone):
+        errors.append(
+            FieldError(
+                "timezone",
+                "timezone must be an IANA time zone name such as Europe/London",
+                ErrorCode.INVALID,
+            )
+        )
     return errors
+
+
+def _is_zone(name: object) -> bool:
+    if not isinstance(name, str) or not name or len(name) > 64:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return False
+    return True

@@ -56,6 +56,8 @@ async def update_policy(
     strikes: dict[str, Any] | None = None,
     risk: dict[str, Any] | None = None,
     house_points: dict[str, Any] | None = None,
+    attendance: dict[str, Any] | None = None,
+    timezone: str | None = None,
 ) -> OrgPolicy:
     """Change some of the org's policy values (snake_case keys); the rest stay as they are."""
     org = (
@@ -64,8 +66,16 @@ async def update_policy(
     before = audit.snapshot(org)
     current = policy_from_settings(org.settings)
     merged = policy_to_settings(current)
-    for key, changes in (("strikes", strikes), ("risk", risk), ("house_points", house_points)):
+    sections = {
+        "strikes": strikes,
+        "risk": risk,
+        "house_points": house_points,
+        "attendance": attendance,
+    }
+    for key, changes in sections.items():
         merged[key].update({k: v for k, v in (changes or {}).items() if v is not None})
+    if timezone is not None:
+        merged["timezone"] = timezone
     policy = policy_from_settings(merged)
     if errors := policy_errors(policy):
         raise ServiceError(errors)

@@ -71,7 +71,9 @@ class RiskResult:
 
 def evaluate(inputs: RiskInputs, t: RiskThresholds) -> RiskResult:
     """Tier 1 (universal) with no indicator triggered, 2 (targeted) with one point, 3 (intensive)
-    with two or more; severe chronic absence (20%+) counts two points on its own."""
+    with two or more; severe chronic absence (20%+) counts two points on its own. Attendance
+    follows the chronic-absence band (attendance.chronic_band): with fewer than
+    t.min_enrolled_days recorded days it is INSUFFICIENT_DATA and does not trigger."""
     factors = [
         Factor(
             Indicator.BEHAVIOUR_INCIDENTS,
@@ -92,9 +94,22 @@ def evaluate(inputs: RiskInputs, t: RiskThresholds) -> RiskResult:
             f"{t.behaviour_window_days} days",
         ),
     ]
-    absence = inputs.absence_pct
-    severe = absence is not None and absence >= t.severe_absence_pct
-    chronic = absence is not None and absence >= t.chronic_absence_pct
+    absence, days = inputs.absence_pct, inputs.attendance_days
+    band = attendance.chronic_band(absence, days, t)
+    severe = band is attendance.ChronicBand.SEVERE
+    chronic = severe or band is attendance.ChronicBand.MODERATE
+    if band is None or absence is None:
+        attendance_detail = "no attendance recorded"
+    elif band is attendance.ChronicBand.INSUFFICIENT_DATA:
+        attendance_detail = (
+            f"too few school days to judge: missed {absence:g}% of {days} recorded, "
+            f"{t.min_enrolled_days} needed"
+        )
+    else:
+        attendance_detail = (
+            f"{'severe chronic' if severe else 'chronic' if chronic else 'no chronic'} "
+            f"absence: missed {absence:g}% of the last {days} school days"
+        )
     factors.append(
         Factor(
             Indicator.ATTENDANCE,
@@ -102,12 +117,7 @@ def evaluate(inputs: RiskInputs, t: RiskThresholds) -> RiskResult:
             t.severe_absence_pct if severe else t.chronic_absence_pct,
             triggered=chronic,
             weight=2 if severe else 1,
-            detail=(
-                "no attendance recorded"
-                if absence is None
-                else f"{'severe chronic' if severe else 'chronic' if chronic else 'no chronic'} "
-                f"absence: missed {absence:g}% of the last {inputs.attendance_days} school days"
-            ),
+            detail=attendance_detail,
         )
     )
     below = inputs.grade_levels_below

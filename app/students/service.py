@@ -97,15 +97,20 @@ async def get_many(
 
 
 async def unknown_student_errors(
-    session: AsyncSession, *, org_id: uuid.UUID, student_ids: Sequence[uuid.UUID], list_name: str
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID,
+    student_ids: Sequence[uuid.UUID],
+    list_name: str | None,
 ) -> list[FieldError]:
     """For a batch referring to students by id: an error per item whose student does not exist
-    in the org, naming `{list_name}[i].studentId` (just `studentId` for a batch of one)."""
+    in the org, naming `{list_name}[i].studentId` whatever the batch size (a batch of one is
+    `{list_name}[0].studentId`). `list_name=None` is for an input that is one object, not a
+    list: its error names plain `studentId`."""
     found = await get_many(session, org_id=org_id, ids=list(set(student_ids)))
-    many = len(student_ids) > 1
     return [
         FieldError(
-            f"{list_name}[{i}].studentId" if many else "studentId",
+            "studentId" if list_name is None else f"{list_name}[{i}].studentId",
             "no such student",
             ErrorCode.NOT_FOUND,
         )

@@ -4,7 +4,7 @@ statement count does not grow with the batch."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +18,8 @@ from app.attendance.service import DayInput
 from app.audit.models import AuditEntry
 from app.core.errors import ServiceError
 from app.db import Database
-from tests.conftest import Org, make_org
+from app.graphql.relay import to_global_id
+from tests.conftest import GraphQLClient, Org, make_org
 from tests.factories import make_student
 
 
@@ -89,7 +90,8 @@ async def _record(db: Database, kind: str, org: Org, ids: list[uuid.UUID]) -> No
             items = [_diagnostic(i) for i in ids]
             await assessment_flows.record_many(session, actor=org.principal(), items=items)
         else:
-            days = [DayInput(i, date(2026, 11, 2), 6) for i in ids]
+            yesterday = datetime.now(UTC).date() - timedelta(days=1)  # inside the school year
+            days = [DayInput(i, yesterday, 6) for i in ids]
             await attendance_flows.record_days(session, actor=org.principal(), days=days)
 
 
@@ -101,3 +103,30 @@ async def test_batch_statement_count_is_flat(db: Database, kind: str) -> None:
         ids = [(await make_student(db, org)).id for _ in range(size)]
         counts.append(await _statements(db, lambda o=org, i=ids: _record(db, kind, o, i)))
     assert counts[0] == counts[1], counts
+
+
+@pytest.mark.parametrize("size", [1, 2])
+async def test_batch_errors_name_the_item_whatever_the_size(db: Database, size: int) -> None:
+    org = await make_org(db)
+    items = [_diagnostic(uuid.uuid4(), score=50) for _ in range(size)]
+    with pytest.raises(ServiceError) as refused:
+        async with db.transaction(org.id) as session:
+            await assessment_flows.record_many(session, actor=org.principal(), items=items)
+    assert [e.field for e in refused.value.errors] == [
+        f"items[{i}].scaleScore" for i in range(size)
+    ] + [f"items[{i}].studentId" for i in range(size)]
+
+
+async def test_one_assessment_sent_as_an_object_names_plain_fields(
+    gql: GraphQLClient, org: Org
+) -> None:
+    body = await gql(
+        """mutation($id: ID!) { recordAssessment(input: {studentId: $id, kind: DIAGNOSTIC,
+             subject: "MATH", takenOn: "2026-10-01", scaleScore: 50}) { errors { field code } } }""",
+        {"id": to_global_id("Student", uuid.uuid4())},
+        token=org.token(),
+    )
+    assert body["data"]["recordAssessment"]["errors"] == [
+        {"field": "scaleScore", "code": "OUT_OF_RANGE"},
+        {"field": "studentId", "code": "NOT_FOUND"},
+    ]

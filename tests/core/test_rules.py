@@ -83,3 +83,44 @@ def test_database_urls_people_paste_are_accepted() -> None:
         == "postgresql+asyncpg://u:p@db.example:5432/app?ssl=require"
     )
     assert normalize_database_url("postgresql+asyncpg://u@h/db") == "postgresql+asyncpg://u@h/db"
+
+
+def test_policy_settings_round_trip_the_timezone() -> None:
+    from app.orgs.policy import OrgPolicy, policy_from_settings, policy_to_settings
+
+    policy = OrgPolicy(timezone="America/Chicago")
+    assert policy_from_settings(policy_to_settings(policy)) == policy
+    assert policy_from_settings({}).timezone == "UTC"
+
+
+def test_local_today_across_the_date_line() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from app.orgs.policy import OrgPolicy, local_midnight, local_today
+
+    now = datetime(2026, 3, 2, 11, 30, tzinfo=UTC)  # Monday 11:30 UTC
+    kiritimati, samoa_us = (
+        OrgPolicy(timezone="Pacific/Kiritimati"),
+        OrgPolicy(timezone="Pacific/Pago_Pago"),
+    )
+    assert local_today(kiritimati, now) == date(2026, 3, 3)  # UTC+14: already Tuesday
+    assert local_today(samoa_us, now) == date(2026, 3, 2)  # UTC-11: still Monday (00:30)
+    assert local_today(samoa_us, now - timedelta(hours=1)) == date(2026, 3, 1)
+    assert local_today(OrgPolicy(), now.replace(tzinfo=None)) == date(2026, 3, 2)  # naive = UTC
+
+    midnight = local_midnight(kiritimati, now)
+    assert midnight.utcoffset() == timedelta(hours=14)
+    assert midnight == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    assert local_midnight(samoa_us, now) == datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
+
+
+def test_local_midnight_when_dst_skips_it() -> None:
+    from datetime import UTC, datetime
+
+    from app.orgs.policy import OrgPolicy, local_midnight
+
+    # Chile springs forward at 00:00 on 2026-09-06: that day starts at 01:00 local (-03).
+    santiago = OrgPolicy(timezone="America/Santiago")
+    start = local_midnight(santiago, datetime(2026, 9, 6, 15, 0, tzinfo=UTC))
+    assert start == datetime(2026, 9, 6, 4, 0, tzinfo=UTC)
+    assert (start.hour, start.minute, start.date()) == (1, 0, date(2026, 9, 6))

@@ -114,3 +114,32 @@ async def test_rls_keeps_other_orgs_rows_read_only(db: Database) -> None:
             text("UPDATE orgs SET name = 'renamed' WHERE id = :id"), {"id": b.id}
         )
         assert own.rowcount == 1  # type: ignore[attr-defined]
+
+
+TIMEZONE = """mutation($input: UpdateOrgPolicyInput!) { updateOrgPolicy(input: $input) {
+  policy { timezone } errors { field code } } }"""
+
+
+async def test_timezone_is_validated_set_and_read(gql: GraphQLClient, org: Org) -> None:
+    body = await gql(POLICY_TZ, token=org.token())
+    assert body["data"]["orgPolicy"]["timezone"] == "UTC"
+
+    for bad in ("Mars/Olympus_Mons", "", "../etc/passwd"):
+        body = await gql(TIMEZONE, {"input": {"timezone": bad}}, token=org.token(Role.ADMIN))
+        payload = body["data"]["updateOrgPolicy"]
+        assert payload == {"policy": None, "errors": [{"field": "timezone", "code": "INVALID"}]}
+
+    body = await gql(
+        TIMEZONE, {"input": {"timezone": "Pacific/Auckland"}}, token=org.token(Role.ADMIN)
+    )
+    assert body["data"]["updateOrgPolicy"] == {
+        "policy": {"timezone": "Pacific/Auckland"},
+        "errors": [],
+    }
+    # Another change keeps the zone (the stored settings round-trip it).
+    await gql(UPDATE, {"input": {"housePoints": {"positive": 2}}}, token=org.token(Role.ADMIN))
+    body = await gql(POLICY_TZ, token=org.token())
+    assert body["data"]["orgPolicy"]["timezone"] == "Pacific/Auckland"
+
+
+POLICY_TZ = "{ orgPolicy { timezone } }"

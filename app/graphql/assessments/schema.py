@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -56,7 +55,7 @@ class RecordAssessmentInput:
             lexile=self.lexile,
             quantile=self.quantile,
             typical_growth=self.typical_growth,
-            domain_scores=dict(cast(dict[str, Any], self.domain_scores or {})),
+            domain_scores=self.domain_scores,
         )
 
 

@@ -7,6 +7,7 @@ from datetime import date
 import strawberry
 
 from app.attendance import flows, service
+from app.core.errors import ErrorCode, ServiceError
 from app.graphql.attendance.types import AttendanceCategory, AttendanceCode, AttendanceDay
 from app.graphql.context import Info
 from app.graphql.errors import UserError
@@ -56,14 +57,23 @@ class SetAttendanceCodePayload:
     errors: list[UserError]
 
 
-def _to_day(i: int, d: AttendanceDayInput, many: bool) -> service.DayInput:
-    prefix = f"days[{i}]." if many else ""
+def _to_day(i: int, d: AttendanceDayInput) -> service.DayInput:
+    prefix = f"days[{i}]."  # a batch of one too: the path names the input as sent
+    periods: dict[str, str] = {}
+    for j, p in enumerate(d.period_codes):
+        if str(p.period) in periods:
+            raise ServiceError.single(
+                f"{prefix}periodCodes[{j}].period",
+                f"period {p.period} is given twice",
+                ErrorCode.DUPLICATE,
+            )
+        periods[str(p.period)] = p.code
     return service.DayInput(
         student_id=parse_id(d.student_id, "Student", f"{prefix}studentId"),
         day=d.day,
         scheduled_periods=d.scheduled_periods,
         all_day_code=d.all_day_code,
-        period_codes={str(p.period): p.code for p in d.period_codes},
+        period_codes=periods,
     )
 
 
@@ -80,16 +90,16 @@ class AttendanceMutations:
     @strawberry.mutation(
         permission_classes=[allow(*STAFF)],
         description="Record (or replace) students' days; a period with no code is present. "
-        + roles_note(*STAFF),
+        "Days from the start of the school year (see orgPolicy.attendance) up to today in the "
+        "org's time zone; errors name days[i].<field>. " + roles_note(*STAFF),
     )
     async def record_attendance(
         self, info: Info, input: RecordAttendanceInput
     ) -> RecordAttendancePayload:
-        many = len(input.days) > 1
         result = await in_transaction(
             info,
             lambda s, actor: flows.record_days(
-                s, actor=actor, days=[_to_day(i, d, many) for i, d in enumerate(input.days)]
+                s, actor=actor, days=[_to_day(i, d) for i, d in enumerate(input.days)]
             ),
         )
         if isinstance(result, Refused):

@@ -1,4 +1,5 @@
-"""The org's policy: the strike ladder, risk thresholds and house points (ADMIN changes it)."""
+"""The org's policy: the strike ladder, risk thresholds, house points, attendance calendar and
+time zone (ADMIN changes it)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,20 @@ class RiskThresholds:
     chronic_absence_pct: float
     severe_absence_pct: float
     grade_levels_below: int
+    min_enrolled_days: int = strawberry.field(
+        description="With fewer recorded school days (in the window, or a summary's range) the "
+        "chronic-absence band is INSUFFICIENT_DATA and attendance adds no risk."
+    )
+
+
+@strawberry.type(
+    description="Days may be recorded from the start of the current school year up to today "
+    "(in the org's time zone); for the first correctionGraceDays days of a school year, days "
+    "of the previous school year too."
+)
+class AttendancePolicy:
+    school_year_start: str = strawberry.field(description="MM-DD, e.g. 08-01 (1 August).")
+    correction_grace_days: int
 
 
 @strawberry.type
@@ -58,6 +73,10 @@ class OrgPolicy:
     strikes: StrikePolicy
     risk: RiskThresholds
     house_points: HousePointsPolicy
+    attendance: AttendancePolicy
+    timezone: str = strawberry.field(
+        description="IANA time zone name; the org's today and local midnight follow it."
+    )
 
     @classmethod
     def from_policy(cls, p: domain.OrgPolicy) -> OrgPolicy:
@@ -72,6 +91,8 @@ class OrgPolicy:
             ),
             risk=RiskThresholds(**asdict(p.risk)),
             house_points=HousePointsPolicy(**asdict(p.house_points)),
+            attendance=AttendancePolicy(**asdict(p.attendance)),
+            timezone=p.timezone,
         )
 
 
@@ -100,6 +121,13 @@ class RiskThresholdsInput:
     chronic_absence_pct: float | None = None
     severe_absence_pct: float | None = None
     grade_levels_below: int | None = None
+    min_enrolled_days: int | None = None
+
+
+@strawberry.input
+class AttendancePolicyInput:
+    school_year_start: str | None = strawberry.field(default=None, description="MM-DD.")
+    correction_grace_days: int | None = None
 
 
 @strawberry.input
@@ -114,6 +142,10 @@ class UpdateOrgPolicyInput:
     strikes: StrikePolicyInput | None = None
     risk: RiskThresholdsInput | None = None
     house_points: HousePointsInput | None = None
+    attendance: AttendancePolicyInput | None = None
+    timezone: str | None = strawberry.field(
+        default=None, description="IANA time zone name, e.g. Europe/London."
+    )
 
 
 @strawberry.type
@@ -143,8 +175,9 @@ class OrgQueries:
 class OrgMutations:
     @strawberry.mutation(
         permission_classes=[allow(Role.ADMIN)],
-        description="Change the strike policy, risk thresholds or house points; new risk "
-        "thresholds recompute every student's risk. Roles: ADMIN.",
+        description="Change the strike policy, risk thresholds, house points, attendance "
+        "calendar or time zone; new risk thresholds recompute every student's risk. "
+        "Roles: ADMIN.",
     )
     async def update_org_policy(
         self, info: Info, input: UpdateOrgPolicyInput
@@ -157,6 +190,8 @@ class OrgMutations:
                 strikes=_changes(input.strikes),
                 risk_thresholds=_changes(input.risk),
                 house_points=_changes(input.house_points),
+                attendance=_changes(input.attendance),
+                timezone=input.timezone,
             ),
         )
         if isinstance(result, Refused):
