@@ -1,7 +1,9 @@
 """arq WorkerSettings. Jobs take ids, not payloads; their state lives in Postgres.
 
-The job functions arrive with the imports and integrations work; `ping` lets an operator
-check that a worker consumes the queue (`arq workers.settings.WorkerSettings --check`).
+`ping` lets an operator check that a worker consumes the queue
+(`arq workers.settings.WorkerSettings --check`). The risk sweep runs every 15 minutes; arq's
+`unique` cron keeps two workers from running it at the same moment, and the sweep itself is
+safe to run twice (it recomputes what is due, skipping rows locked by a concurrent change).
 """
 
 from __future__ import annotations
@@ -9,9 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from arq import cron
 from arq.connections import RedisSettings
 
 from app.config import get_settings
+from app.db import Database
+from app.logs import configure_logging
+from app.risk.jobs import recompute_risk, risk_sweep
 
 
 async def ping(ctx: dict[str, Any]) -> str:
@@ -23,8 +29,26 @@ def _redis_settings() -> RedisSettings:
     return RedisSettings.from_dsn(url) if url else RedisSettings()
 
 
+async def startup(ctx: dict[str, Any]) -> None:
+    settings = get_settings()
+    if not settings.database_url:
+        raise RuntimeError("the worker needs DATABASE_URL (or use `schoolgraph worker`)")
+    configure_logging(settings.log_format or "json", settings.log_level)
+    ctx["db"] = Database.connect(settings, settings.database_url)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    if "db" in ctx:
+        await ctx["db"].dispose()
+
+
 class WorkerSettings:
-    functions = [ping]
+    functions = [ping, recompute_risk]
+    cron_jobs = [
+        cron(risk_sweep, minute={0, 15, 30, 45}, unique=True, timeout=600, run_at_startup=True)
+    ]
+    on_startup = startup
+    on_shutdown = shutdown
     redis_settings = _redis_settings()
     # JSON, not pickle: job arguments are ids and must be readable by any worker version.
     job_serializer = staticmethod(lambda obj: json.dumps(obj).encode())

@@ -13,7 +13,7 @@ from app.graphql.queries import read
 from app.graphql.relay import Connection, connection_from_page, from_global_id, parse_id
 from app.graphql.students.inputs import StudentFilter, UpdateStudentSupportInput, UpsertStudentInput
 from app.graphql.students.types import Student
-from app.students import service
+from app.students import flows, service
 from app.students.service import RISK_ORDER
 from app.students.service import StudentFilter as StudentFilterData
 
@@ -86,7 +86,7 @@ class StudentMutations:
     )
     async def upsert_student(self, info: Info, input: UpsertStudentInput) -> StudentPayload:
         result = await in_transaction(
-            info, lambda s, actor: service.upsert(s, actor=actor, data=input.to_data())
+            info, lambda s, actor: flows.upsert_student(s, actor=actor, data=input.to_data())
         )
         if isinstance(result, Refused):
             return StudentPayload(student=None, errors=result.errors)

@@ -1,0 +1,24 @@
+"""Students across domains: a new student has an evaluated risk from the moment it exists."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.risk import service as risk
+from app.students import service
+from app.students.models import Student
+
+
+async def upsert_student(
+    session: AsyncSession, *, actor: Principal, data: service.StudentData
+) -> tuple[Student, bool]:
+    """Create or update a student by external id (service.upsert); a created one gets its
+    first risk evaluation (tier 1 with every factor explained) in the same transaction."""
+    student, created = await service.upsert(session, actor=actor, data=data)
+    if created:
+        await session.flush()
+        await risk.recompute(
+            session, actor=actor, student_ids=[student.id], trigger="created", loaded=[student]
+        )
+    return student, created
