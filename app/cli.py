@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from app.config import Settings, get_settings
-from app.db import Database, create_engine
+from app.db import Database
 from app.devservices import EmbeddedServices
 from app.orgs.models import Org, Role
+
+if TYPE_CHECKING:
+    from app.devwatch import DevSession
 
 T = TypeVar("T")
 
@@ -35,12 +38,15 @@ class Runtime:
             self.embedded.stop_if_started_here()
 
 
-def _runtime(settings: Settings, data_dir: Path) -> Runtime:
-    """The servers to use: the environment's URLs, else the embedded ones of data_dir."""
+def _runtime(
+    settings: Settings, data_dir: Path, on_starting: Callable[[str], None] | None = None
+) -> Runtime:
+    """The servers to use: the environment's URLs, else the embedded ones of data_dir
+    (already running ones are shared; `on_starting` hears of each one launched here)."""
     embedded = None
     db_url, redis_url = settings.database_url, settings.redis_url
     if not db_url or not redis_url:
-        embedded = EmbeddedServices(data_dir).start()
+        embedded = EmbeddedServices(data_dir, on_starting=on_starting).start()
         db_url = db_url or embedded.database_url
         redis_url = redis_url or embedded.redis_url
     secret = settings.jwt_secret
@@ -76,6 +82,7 @@ def _serve(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
     # Workers are separate processes that build the app from the environment.
     os.environ.update(_export_env(runtime))
     get_settings.cache_clear()
+    settings = get_settings()
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -83,14 +90,19 @@ def _serve(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
         port=port,
         workers=workers,
         log_level="info",
+        # The app configures logging (LOG_FORMAT) and writes its own request line: uvicorn's
+        # access log would write query strings (names in filters, ?token=) verbatim.
+        log_config=None,
+        access_log=False,
         ws_ping_interval=20,
+        ws_max_size=settings.max_ws_message_bytes,
     )
 
 
 async def _with_db(
     runtime: Runtime, settings: Settings, work: Callable[[Database], Awaitable[T]]
 ) -> T:
-    db = Database(create_engine(settings, runtime.database_url), settings.db_app_role)
+    db = Database.connect(settings, runtime.database_url)
     try:
         return await work(db)
     finally:
@@ -104,10 +116,32 @@ def _token(secret: str, org: str, role: Role, sub: str, hours: float) -> str:
 
 
 def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
-    from app import migrate
+    from app import devwatch
+
+    # Taken before any server starts: a second dev on this data dir stops here.
+    try:
+        session = devwatch.DevSession.open(args.data_dir)
+    except devwatch.DevLockError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        _dev(args, settings, session)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # Whatever _dev did not get to stop, the watchdog stops now.
+        session.close()
+    return 0
+
+
+def _dev(args: argparse.Namespace, settings: Settings, session: DevSession) -> None:
+    from app import devwatch, migrate
     from app.seed import seed_demo
 
-    runtime = _runtime(settings, args.data_dir)
+    # Readable lines in a terminal; production (serve, worker) logs JSON unless told otherwise.
+    os.environ.setdefault("LOG_FORMAT", "text")
+    get_settings.cache_clear()
+    runtime = _runtime(settings, args.data_dir, on_starting=session.claim)
     try:
         print("Migrating the database…", flush=True)
         migrate.upgrade(runtime.database_url)
@@ -126,11 +160,14 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
                 flush=True,
             )
         _terminate_on_sigterm()
-        # The queue worker runs beside the API, on the same servers.
+        # The queue worker runs beside the API, on the same servers. Linux SIGTERMs it if
+        # dev dies (the watchdog would too, a moment later).
         worker = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker", "--data-dir", str(args.data_dir)],
             env=_export_env(runtime),
+            preexec_fn=devwatch.die_with_parent(),
         )
+        session.claim_process("worker", worker.pid)
         try:
             _serve(runtime, "127.0.0.1", args.port)
         finally:
@@ -139,11 +176,10 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
                 worker.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 worker.kill()
-    except KeyboardInterrupt:
-        pass
+                worker.wait()
     finally:
         runtime.close()
-    return 0
+    session.release_all()  # reached only when everything above stopped cleanly
 
 
 def _export_env(runtime: Runtime) -> dict[str, str]:
@@ -236,8 +272,55 @@ def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_risk_recompute(args: argparse.Namespace, settings: Settings) -> int:
+    from app.risk import scheduled
+
+    runtime = _runtime(settings, args.data_dir)
+    try:
+        _require_schema(runtime)
+        results = asyncio.run(
+            _with_db(
+                runtime,
+                settings,
+                lambda db: scheduled.sweep(db, org_slug=args.org, everyone=True),
+            )
+        )
+    finally:
+        runtime.close()
+    if args.org and not results:
+        print(f"error: no organisation {args.org!r}", file=sys.stderr)
+        return 1
+    for r in results:
+        print(
+            f"{r.org_slug}: {r.evaluated} students evaluated, {r.changed} changed"
+            + (f", {r.skipped} busy (left for the next sweep)" if r.skipped else "")
+        )
+    return 0
+
+
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
-    secret = settings.jwt_secret or EmbeddedServices(args.data_dir).jwt_secret()
+    from app.orgs import service
+
+    # A token for a mistyped organisation would only fail later, at the API: refuse it here.
+    runtime = _runtime(settings, args.data_dir)
+
+    async def exists(db: Database) -> bool:
+        async with db.admin_transaction() as session:
+            return await service.get_by_slug(session, slug=args.org) is not None
+
+    try:
+        _require_schema(runtime)
+        found = asyncio.run(_with_db(runtime, settings, exists))
+    finally:
+        runtime.close()
+    if not found:
+        print(
+            f"error: no organisation {args.org!r} "
+            f"(create it with: schoolgraph org create {args.org})",
+            file=sys.stderr,
+        )
+        return 1
+    secret = runtime.jwt_secret or EmbeddedServices(args.data_dir).jwt_secret()
     print(
         _token(
             secret, args.org, Role(args.role), args.sub or f"cli-{args.role.lower()}", args.hours
@@ -293,6 +376,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("slug")
     create.add_argument("--name")
     create.set_defaults(func=cmd_org_create)
+
+    risk = sub.add_parser("risk", help="the risk picture")
+    risk_sub = risk.add_subparsers(dest="risk_command", required=True)
+    recompute = with_data_dir(
+        risk_sub.add_parser("recompute", help="recompute every student's risk now")
+    )
+    recompute.add_argument("--org", help="organisation slug (default: every organisation)")
+    recompute.set_defaults(func=cmd_risk_recompute)
 
     token = with_data_dir(sub.add_parser("token", help="issue a JWT (HS256, JWT_SECRET)"))
     token.add_argument("--org", required=True, help="organisation slug")

