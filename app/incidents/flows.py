@@ -6,6 +6,7 @@ Called by the GraphQL mutations, the webhooks and the imports alike.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,7 +23,6 @@ from app.orgs import service as orgs
 from app.orgs.policy import OrgPolicy
 from app.risk import service as risk
 from app.students import service as students
-from app.students.models import Student
 
 
 @dataclass(frozen=True)
@@ -145,34 +145,20 @@ async def void_incident(
     strike effect on later negatives, its house points and its weight in risk are undone."""
     now = datetime.now(UTC)
     reason = service.validate_void_reason(reason)
-    student = await _lock_student(session, actor, incident_id)
-    incident = await corrections.lock_for_change(
+
+    def void(incident: Incident, policy: OrgPolicy) -> tuple[list[datetime], int]:
+        corrections.mark_void(incident, actor=actor, reason=reason, now=now)
+        was_negative = incident.kind is IncidentKind.NEGATIVE
+        return ([incident.occurred_at] if was_negative else []), -incident.points
+
+    return await _change(
         session,
-        org_id=actor.org_id,
+        actor=actor,
         incident_id=incident_id,
         if_void="the incident is already void",
-    )
-    policy = await orgs.get_policy(session, org_id=actor.org_id)
-    before = audit.snapshot(incident)
-    corrections.mark_void(incident, actor=actor, reason=reason, now=now)
-    changes = await corrections.restrike(
-        session,
-        actor=actor,
-        student_id=student.id,
-        changed_at=[incident.occurred_at] if incident.kind is IncidentKind.NEGATIVE else [],
-        policy=policy.strikes,
-        subject=incident,
-    )
-    await audit.record(session, actor=actor, action="incident.void", entity=incident, before=before)
-    return await _after_change(
-        session,
-        actor=actor,
-        incident=incident,
-        student=student,
-        changes=changes,
-        policy=policy,
+        action="incident.void",
         now=now,
-        points=-incident.points,
+        change=void,
     )
 
 
@@ -187,24 +173,51 @@ async def correct_incident(
     a kind change (see corrections.apply_correction), strikes and risk are recomputed."""
     now = datetime.now(UTC)
     correction = service.validate_correction(correction, now)
-    student = await _lock_student(session, actor, incident_id)
-    incident = await corrections.lock_for_change(
+
+    def correct(incident: Incident, policy: OrgPolicy) -> tuple[list[datetime], int]:
+        was = (incident.kind, incident.occurred_at)
+        points = corrections.apply_correction(incident, correction, policy)
+        now_is = (incident.kind, incident.occurred_at)
+        # Where a negative disappeared and where one appeared: the windows whose strikes change.
+        changed_at = (
+            sorted({at for kind, at in (was, now_is) if kind is IncidentKind.NEGATIVE})
+            if now_is != was
+            else []
+        )
+        return changed_at, points
+
+    return await _change(
         session,
-        org_id=actor.org_id,
+        actor=actor,
         incident_id=incident_id,
         if_void="a void incident cannot be corrected",
+        action="incident.correct",
+        now=now,
+        change=correct,
+    )
+
+
+async def _change(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    incident_id: uuid.UUID,
+    if_void: str,
+    action: str,
+    now: datetime,
+    change: Callable[[Incident, OrgPolicy], tuple[list[datetime], int]],
+) -> ChangedIncident:
+    """A void or a correction: lock the student and the incident, apply `change` (which says
+    where a negative appeared or disappeared, and the house points to add), restrike the
+    affected windows, audit, then risk and house points (as after logging)."""
+    student_id = await corrections.student_of(session, org_id=actor.org_id, incident_id=incident_id)
+    student = await students.require(session, org_id=actor.org_id, student_id=student_id, lock=True)
+    incident = await corrections.lock_for_change(
+        session, org_id=actor.org_id, incident_id=incident_id, if_void=if_void
     )
     policy = await orgs.get_policy(session, org_id=actor.org_id)
     before = audit.snapshot(incident)
-    was = (incident.kind, incident.occurred_at)
-    points = corrections.apply_correction(incident, correction, policy)
-    now_is = (incident.kind, incident.occurred_at)
-    # Where a negative disappeared and where one appeared: the windows whose strikes change.
-    changed_at = (
-        sorted({at for kind, at in (was, now_is) if kind is IncidentKind.NEGATIVE})
-        if now_is != was
-        else []
-    )
+    changed_at, points = change(incident, policy)
     changes = await corrections.restrike(
         session,
         actor=actor,
@@ -213,38 +226,7 @@ async def correct_incident(
         policy=policy.strikes,
         subject=incident,
     )
-    await audit.record(
-        session, actor=actor, action="incident.correct", entity=incident, before=before
-    )
-    return await _after_change(
-        session,
-        actor=actor,
-        incident=incident,
-        student=student,
-        changes=changes,
-        policy=policy,
-        now=now,
-        points=points,
-    )
-
-
-async def _lock_student(session: AsyncSession, actor: Principal, incident_id: uuid.UUID) -> Student:
-    student_id = await corrections.student_of(session, org_id=actor.org_id, incident_id=incident_id)
-    return await students.require(session, org_id=actor.org_id, student_id=student_id, lock=True)
-
-
-async def _after_change(
-    session: AsyncSession,
-    *,
-    actor: Principal,
-    incident: Incident,
-    student: Student,
-    changes: list[StrikeChange],
-    policy: OrgPolicy,
-    now: datetime,
-    points: int,
-) -> ChangedIncident:
-    """Risk and house points after a void or a correction (as after logging)."""
+    await audit.record(session, actor=actor, action=action, entity=incident, before=before)
     risk_changes = await risk.recompute(
         session,
         actor=actor,
