@@ -32,6 +32,10 @@ def academic_year_for(day: date) -> str:
     return f"{start}-{start + 1}"
 
 
+# From kindergarten to grade 12 and beyond: no placement is further than this from a grade.
+MAX_GRADE_LEVELS = 13
+
+
 def grade_levels_relative(relative_placement: str | None) -> int | None:
     """'2 Grade Levels Below' -> -2; 'Early On Grade Level' / 'Mid or Above' -> 0."""
     if not relative_placement:
@@ -110,6 +114,12 @@ def _validate(data: AssessmentData, prefix: str = "") -> list[FieldError]:
         ):
             v.add("score", "score must be between 0 and maxScore", ErrorCode.OUT_OF_RANGE)
     v.int_range("percentile", data.percentile, 1, 99)
+    if abs(grade_levels_relative(data.relative_placement) or 0) > MAX_GRADE_LEVELS:
+        v.add(
+            "relativePlacement",
+            f"relativePlacement is at most {MAX_GRADE_LEVELS} grade levels above or below",
+            ErrorCode.OUT_OF_RANGE,
+        )
     data.domain_scores = v.scores("domainScores", data.domain_scores)
     if data.academic_year and not re.fullmatch(r"\d{4}-\d{4}", data.academic_year):
         v.add("academicYear", "academicYear looks like 2025-2026", ErrorCode.INVALID)

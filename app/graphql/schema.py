@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
@@ -20,7 +20,9 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from app.config import Settings, get_settings
+from app.core import contracts as C
 from app.core.errors import ServiceError
+from app.graphql import contracts
 from app.graphql.assessments.dataloaders import AssessmentByIdLoader
 from app.graphql.assessments.schema import AssessmentMutations
 from app.graphql.assessments.types import Assessment
@@ -29,6 +31,7 @@ from app.graphql.attendance.schema import AttendanceMutations, AttendanceQueries
 from app.graphql.attendance.types import AttendanceDay
 from app.graphql.audit.schema import AuditQueries
 from app.graphql.context import Info
+from app.graphql.contracts import limited_argument
 from app.graphql.door import DoorChecks, RequestLogging
 from app.graphql.incidents.dataloaders import IncidentByIdLoader
 from app.graphql.incidents.schema import IncidentMutations, IncidentQueries
@@ -65,7 +68,9 @@ class CoreQueries:
         permission_classes=[allow(*ALL_ROLES)],
         description="Any object by its global ID (null when it is not in your organisation).",
     )
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(
+        self, info: Info, id: Annotated[strawberry.ID, limited_argument(C.GlobalId)]
+    ) -> Node | None:
         parsed = from_global_id(id)
         if parsed is None:
             return None
@@ -90,6 +95,8 @@ _NODE_RESOLVERS: dict[str, tuple[tuple[Role, ...], type[Any], Callable[[Any], No
     "AttendanceDay": (STAFF, AttendanceDayByIdLoader, AttendanceDay.from_model),
 }
 
+
+NODE_TYPES = [Student, Incident, Intervention, Assessment, AttendanceDay]
 
 Query = merge_types(
     "Query",
@@ -163,10 +170,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if not settings.introspection:
         limit_rules.append(NoSchemaIntrospectionCustomRule)
+    contracts.install([Query, Mutation, *NODE_TYPES], mutation=Mutation)
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Student, Incident, Intervention, Assessment, AttendanceDay],
+        types=NODE_TYPES,
         extensions=[
             lambda: AddValidationRules(limit_rules),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),

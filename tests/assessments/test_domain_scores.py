@@ -31,7 +31,7 @@ def _input(sid: str, scores: Any) -> dict[str, Any]:
     [
         ("x", [{"field": "domainScores", "code": "INVALID"}]),
         ([1, 2], [{"field": "domainScores", "code": "INVALID"}]),
-        ({"Geometry": {"deep": 1}}, [{"field": "domainScores.Geometry", "code": "INVALID"}]),
+        ({"Geometry": {"deep": 1}}, [{"field": "domainScores", "code": "OUT_OF_RANGE"}]),
         ({"Geometry": 1e9}, [{"field": "domainScores.Geometry", "code": "OUT_OF_RANGE"}]),
         ({"Geo\u0000": 1}, [{"field": "domainScores.Geo\u0000", "code": "INVALID_CHARACTERS"}]),
         ({"Geometry": True}, [{"field": "domainScores.Geometry", "code": "INVALID"}]),

@@ -9,8 +9,10 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.assessments import flows, service
+from app.core import contracts as C
 from app.graphql.assessments.types import Assessment, AssessmentKind
 from app.graphql.context import Info
+from app.graphql.contracts import limited
 from app.graphql.errors import UserError
 from app.graphql.mutations import Refused, in_transaction
 from app.graphql.permissions import STAFF, allow, roles_note
@@ -19,24 +21,32 @@ from app.graphql.relay import parse_id
 
 @strawberry.input
 class RecordAssessmentInput:
-    student_id: strawberry.ID
+    student_id: strawberry.ID = limited(C.GlobalId)
     kind: AssessmentKind  # type: ignore[valid-type]
-    subject: str = strawberry.field(description="ELA (or Reading), MATH, or any for generic.")
-    taken_on: date
-    name: str | None = None
-    academic_year: str | None = strawberry.field(
-        default=None, description="e.g. 2025-2026; derived from takenOn (years start 1 August)."
+    subject: str = limited(C.Subject, description="ELA (or Reading), MATH, or any for generic.")
+    taken_on: date = limited(C.SchoolDate)
+    name: str | None = limited(C.Name, default=None)
+    academic_year: str | None = limited(
+        C.AcademicYear,
+        default=None,
+        description="e.g. 2025-2026; derived from takenOn (years start 1 August).",
     )
-    score: float | None = None
-    max_score: float | None = None
-    scale_score: int | None = None
-    placement: str | None = None
-    relative_placement: str | None = None
-    percentile: int | None = None
-    lexile: str | None = None
-    quantile: str | None = None
-    typical_growth: int | None = None
-    domain_scores: JSON | None = None
+    score: float | None = limited(C.Score, default=None)
+    max_score: float | None = limited(C.Score, default=None)
+    scale_score: int | None = limited(
+        C.ScaleScore, default=None, description="i-Ready: 100 to 800."
+    )
+    placement: str | None = limited(C.Placement, default=None, description="e.g. Early 7.")
+    relative_placement: str | None = limited(
+        C.RelativePlacement, default=None, description="e.g. 2 Grade Levels Below."
+    )
+    percentile: int | None = limited(C.Percentile, default=None)
+    lexile: str | None = limited(C.Measure, default=None)
+    quantile: str | None = limited(C.Measure, default=None)
+    typical_growth: int | None = limited(C.Growth, default=None)
+    domain_scores: JSON | None = limited(
+        C.Scores, default=None, description="Domain names to scores (numbers or short text)."
+    )
 
     def to_data(self) -> service.AssessmentData:
         return service.AssessmentData(

@@ -7,9 +7,11 @@ from datetime import date
 import strawberry
 
 from app.attendance import flows, service
+from app.core import contracts as C
 from app.core.errors import ErrorCode, ServiceError
 from app.graphql.attendance.types import AttendanceCategory, AttendanceCode, AttendanceDay
 from app.graphql.context import Info
+from app.graphql.contracts import limited
 from app.graphql.errors import UserError
 from app.graphql.mutations import Refused, in_transaction
 from app.graphql.permissions import ALL_ROLES, STAFF, allow, roles_note
@@ -20,22 +22,24 @@ from app.orgs.models import Role
 
 @strawberry.input
 class PeriodCodeInput:
-    period: int
-    code: str
+    period: int = limited(C.Periods)
+    code: str = limited(C.Code)
 
 
 @strawberry.input
 class AttendanceDayInput:
-    student_id: strawberry.ID
-    day: date
-    scheduled_periods: int = 6
-    all_day_code: str | None = None
-    period_codes: list[PeriodCodeInput] = strawberry.field(default_factory=list)
+    student_id: strawberry.ID = limited(C.GlobalId)
+    day: date = limited(
+        C.SchoolDate, description="Within the org's school-year window, not in the future."
+    )
+    scheduled_periods: int = limited(C.Periods, default=6)
+    all_day_code: str | None = limited(C.Code, default=None)
+    period_codes: list[PeriodCodeInput] = limited(C.PeriodList, default_factory=list)
 
 
 @strawberry.input
 class RecordAttendanceInput:
-    days: list[AttendanceDayInput]
+    days: list[AttendanceDayInput] = limited(C.DayBatch)
 
 
 @strawberry.type
@@ -46,9 +50,9 @@ class RecordAttendancePayload:
 
 @strawberry.input
 class SetAttendanceCodeInput:
-    code: str
+    code: str = limited(C.Code)
     category: AttendanceCategory  # type: ignore[valid-type]
-    description: str | None = None
+    description: str | None = limited(C.Description, default=None)
 
 
 @strawberry.type

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,9 +11,11 @@ from strawberry.scalars import JSON
 
 from app.audit import service
 from app.audit.models import AuditEntry as AuditEntryModel
+from app.core import contracts as C
 from app.core.errors import ErrorCode, ServiceError
 from app.core.pagination import Page, check_first
 from app.graphql.context import Info
+from app.graphql.contracts import limited, limited_argument
 from app.graphql.permissions import allow, roles_note
 from app.graphql.queries import read
 from app.graphql.relay import Connection, connection_from_page, from_global_id, to_global_id
@@ -55,9 +57,9 @@ class AuditEntry:
 
 @strawberry.input
 class AuditFilter:
-    entity_id: strawberry.ID | None = None
-    actor_sub: str | None = None
-    action: str | None = strawberry.field(default=None, description="e.g. incident.log")
+    entity_id: strawberry.ID | None = limited(C.GlobalId, default=None)
+    actor_sub: str | None = limited(C.Person, default=None)
+    action: str | None = limited(C.Action, default=None, description="e.g. incident.log")
 
     def to_data(self) -> service.AuditFilter:
         data = service.AuditFilter(actor_sub=self.actor_sub, action=self.action)
@@ -78,8 +80,8 @@ class AuditQueries:
     async def audit_log(
         self,
         info: Info,
-        first: int | None = 20,
-        after: str | None = None,
+        first: Annotated[int | None, limited_argument(C.PageSize)] = 20,
+        after: Annotated[str | None, limited_argument(C.Cursor)] = None,
         filter: AuditFilter | None = None,
     ) -> Connection[AuditEntry]:
         n = check_first(first, info.context.settings.max_page_size)

@@ -6,7 +6,9 @@ from datetime import date
 
 import strawberry
 
+from app.core import contracts as C
 from app.graphql.context import Info
+from app.graphql.contracts import limited
 from app.graphql.errors import UserError
 from app.graphql.interventions.types import Intervention, InterventionStatus
 from app.graphql.mutations import Refused, in_transaction
@@ -18,26 +20,26 @@ from app.interventions.models import Intervention as InterventionModel
 
 @strawberry.input
 class CreateInterventionInput:
-    student_id: strawberry.ID
-    tier: int
-    type: str
+    student_id: strawberry.ID = limited(C.GlobalId)
+    tier: int = limited(C.Tier)
+    type: str = limited(C.Label)
     status: InterventionStatus | None = None  # type: ignore[valid-type]
-    owner: str | None = None
-    notes: str | None = None
-    start_date: date | None = None
-    end_date: date | None = None
+    owner: str | None = limited(C.Person, default=None)
+    notes: str | None = limited(C.Note, default=None)
+    start_date: date | None = limited(C.SchoolDate, default=None)
+    end_date: date | None = limited(C.SchoolDate, default=None)
 
 
 @strawberry.input
 class UpdateInterventionInput:
-    id: strawberry.ID
-    tier: int | None = None
-    type: str | None = None
+    id: strawberry.ID = limited(C.GlobalId)
+    tier: int | None = limited(C.Tier, default=None)
+    type: str | None = limited(C.Label, default=None)
     status: InterventionStatus | None = None  # type: ignore[valid-type]
-    owner: str | None = None
-    notes: str | None = None
-    start_date: date | None = None
-    end_date: date | None = None
+    owner: str | None = limited(C.Person, default=None)
+    notes: str | None = limited(C.Note, default=None)
+    start_date: date | None = limited(C.SchoolDate, default=None)
+    end_date: date | None = limited(C.SchoolDate, default=None)
 
 
 def _changes(i: CreateInterventionInput | UpdateInterventionInput) -> service.InterventionChanges:

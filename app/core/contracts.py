@@ -1,0 +1,200 @@
+"""Input contracts: the limits of every field that comes in from outside, declared once.
+
+A contract is named (`Note`, `ExternalId`, `SchoolDate`, …) and says what a value may be:
+the longest text, the range of a number, the window of a date, the most items of a list,
+the depth and size of a JSON value. GraphQL input fields carry one each (app.graphql.contracts
+puts it in the field's description and checks it before any resolver runs), and the same
+contracts check CSV rows and webhook bodies. Every text also follows app.core.text's rule
+(no control characters). Limits follow the columns they are stored in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from app.core.errors import ErrorCode, FieldError
+from app.core.text import bad_text_paths, control_character
+
+# A plausible window for any date or instant a school records: older or later values are
+# typing mistakes (0001-01-01, 9999-12-31) that would otherwise reach Postgres' limits or
+# stay a student's "latest" day for ever. Services narrow it further where a rule applies
+# (attendance: the org's school year; incidents: not in the future).
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2100, 12, 31)
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    max_length: int | None = None  # text
+    low: float | None = None  # numbers
+    high: float | None = None
+    earliest: date | None = None  # dates and instants
+    latest: date | None = None
+    max_items: int | None = None  # lists
+    max_depth: int | None = None  # JSON values
+    max_entries: int | None = None  # JSON values: keys and list items, all levels
+
+    def describe(self) -> str:
+        """The limits, as they read in a field's description."""
+        parts = []
+        if self.max_length is not None:
+            parts.append(f"at most {self.max_length} characters")
+        if self.low is not None and self.high is not None:
+            parts.append(f"{_num(self.low)} to {_num(self.high)}")
+        if self.earliest is not None and self.latest is not None:
+            parts.append(f"{self.earliest.isoformat()} to {self.latest.isoformat()}")
+        if self.max_items is not None:
+            parts.append(f"at most {self.max_items} items")
+        if self.max_depth is not None:
+            parts.append(f"nested at most {self.max_depth} deep")
+        if self.max_entries is not None:
+            parts.append(f"at most {self.max_entries} entries")
+        return f"{self.name}: {', '.join(parts)}." if parts else f"{self.name}."
+
+    def errors(self, value: Any, path: str) -> Iterator[FieldError]:
+        """What is wrong with `value` (already of the field's type), naming `path`."""
+        if value is None:
+            return
+        if isinstance(value, str):
+            if (char := control_character(value)) is not None:
+                yield FieldError(
+                    path,
+                    f"{path} contains a control character ({char}) that text may not hold",
+                    ErrorCode.INVALID_CHARACTERS,
+                )
+            elif self.max_length is not None and len(value) > self.max_length:
+                yield FieldError(
+                    path, f"{path} must be at most {self.max_length} characters", ErrorCode.TOO_LONG
+                )
+        elif isinstance(value, bool):
+            return
+        elif isinstance(value, int | float | Decimal):
+            low = -math.inf if self.low is None else self.low
+            high = math.inf if self.high is None else self.high
+            number = float(value)
+            if not math.isfinite(number) or not low <= number <= high:
+                yield FieldError(
+                    path,
+                    f"{path} must be between {_num(low)} and {_num(high)}",
+                    ErrorCode.OUT_OF_RANGE,
+                )
+        elif isinstance(value, date) and self.earliest is not None and self.latest is not None:
+            day = value.date() if isinstance(value, datetime) else value
+            if not self.earliest <= day <= self.latest:
+                yield FieldError(
+                    path,
+                    f"{path} must be between {self.earliest.isoformat()} and "
+                    f"{self.latest.isoformat()}",
+                    ErrorCode.OUT_OF_RANGE,
+                )
+        if isinstance(value, list) and self.max_items is not None and len(value) > self.max_items:
+            yield FieldError(
+                path, f"{path} takes at most {self.max_items} items", ErrorCode.OUT_OF_RANGE
+            )
+        if self.max_depth is not None and isinstance(value, dict | list):
+            yield from self._json_errors(value, path)
+
+    def _json_errors(self, value: Any, path: str) -> Iterator[FieldError]:
+        depth, entries = _shape(value)
+        if self.max_depth is not None and depth > self.max_depth:
+            yield FieldError(
+                path, f"{path} is nested deeper than {self.max_depth}", ErrorCode.OUT_OF_RANGE
+            )
+        elif self.max_entries is not None and entries > self.max_entries:
+            yield FieldError(
+                path, f"{path} has more than {self.max_entries} entries", ErrorCode.OUT_OF_RANGE
+            )
+        else:
+            for inner, char in bad_text_paths(value, path):
+                yield FieldError(
+                    inner,
+                    f"{inner} contains a control character ({char}) that text may not hold",
+                    ErrorCode.INVALID_CHARACTERS,
+                )
+                return
+
+
+def _shape(value: Any) -> tuple[int, int]:
+    """(depth, entries) of a JSON value, iteratively: a hostile value cannot blow the stack."""
+    depth = entries = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            depth, entries = max(depth, level), entries + len(item)
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            depth, entries = max(depth, level), entries + len(item)
+            stack.extend((v, level + 1) for v in item)
+    return depth, entries
+
+
+def _num(value: float) -> str:
+    return f"{value:g}" if math.isfinite(value) else "∞"
+
+
+def text(name: str, max_length: int) -> Contract:
+    return Contract(name, max_length=max_length)
+
+
+def number(name: str, low: float, high: float) -> Contract:
+    return Contract(name, low=low, high=high)
+
+
+# Text (lengths follow the columns).
+Name = text("Name", 200)
+ExternalId = text("ExternalId", 64)
+ClassCode = text("ClassCode", 32)
+Campus = text("Campus", 100)
+Category = text("Category", 100)
+Note = text("Note", 10_000)
+AbcNote = text("AbcNote", 5_000)
+SessionId = text("SessionId", 100)
+Label = text("Label", 100)  # a type, a subject, a kind of thing
+Subject = text("Subject", 50)
+Placement = text("Placement", 50)
+RelativePlacement = text("RelativePlacement", 100)
+Measure = text("Measure", 20)  # Lexile, Quantile
+AcademicYear = text("AcademicYear", 9)
+Code = text("Code", 16)
+Description = text("Description", 200)
+Person = text("Person", 200)  # an owner, an actor's subject
+Reason = text("Reason", 500)
+Consequence = text("Consequence", 200)
+Action = text("Action", 100)
+Search = text("Search", 200)  # a name filter: longer is no name
+Cursor = text("Cursor", 512)
+TimeZone = text("TimeZone", 64)
+MonthDay = text("MonthDay", 5)
+GlobalId = text("GlobalId", 200)
+
+# Numbers (ranges follow the rules, within the columns).
+Points = number("Points", -100, 100)
+YearGroup = number("YearGroup", -1, 13)
+SupportLevel = number("SupportLevel", 0, 3)
+Tier = number("Tier", 1, 3)
+Periods = number("Periods", 1, 20)
+ScaleScore = number("ScaleScore", 0, 9_999)
+Score = number("Score", 0, 999_999)  # numeric(8, 2)
+Percentile = number("Percentile", 1, 99)
+Growth = number("Growth", -1_000, 1_000)
+PageSize = number("PageSize", 0, 1_000)
+PolicyCount = number("PolicyCount", -1_000, 1_000)
+Percent = number("Percent", 0, 100)
+
+# Dates and instants.
+SchoolDate = Contract("SchoolDate", earliest=EARLIEST, latest=LATEST)
+Instant = Contract("Instant", earliest=EARLIEST, latest=LATEST)
+
+# Lists and JSON.
+IncidentBatch = Contract("IncidentBatch", max_items=200)
+DayBatch = Contract("DayBatch", max_items=1_000)
+PeriodList = Contract("PeriodList", max_items=20)
+Ladder = Contract("Ladder", max_items=5)
+Scores = Contract("Scores", max_depth=1, max_entries=50)
