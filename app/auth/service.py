@@ -39,4 +39,10 @@ class Authenticator:
         org_id = await self._org_id(claims.org)
         if org_id is None:
             raise InvalidToken("unknown organisation")
-        return Principal(sub=claims.sub, role=claims.role, org_id=org_id, org_slug=claims.org)
+        return Principal(
+            sub=claims.sub,
+            role=claims.role,
+            org_id=org_id,
+            org_slug=claims.org,
+            expires_at=claims.exp,
+        )

@@ -21,6 +21,7 @@ class Claims:
     sub: str
     org: str
     role: Role
+    exp: float
 
 
 def issue(
@@ -69,6 +70,11 @@ class TokenVerifier:
         if not isinstance(org, str) or not org:
             raise InvalidToken("token has no org claim")
         try:
-            return Claims(sub=str(payload["sub"]), org=org, role=Role(str(role).upper()))
+            return Claims(
+                sub=str(payload["sub"]),
+                org=org,
+                role=Role(str(role).upper()),
+                exp=float(payload["exp"]),
+            )
         except ValueError as exc:
             raise InvalidToken("token has an unknown role") from exc

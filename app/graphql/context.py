@@ -1,7 +1,16 @@
-"""The typed GraphQL context: who is asking, their org, the database and the loaders."""
+"""The typed GraphQL context: who is asking, their org, the database and the loaders.
+
+An HTTP request gets a context of its own. A WebSocket gets one context for its whole life
+(Strawberry builds it at the handshake), so what must not outlive an operation — the
+DataLoaders and their caches — lives in an operation scope instead: the socket handlers in
+app.graphql.view open one around each operation (see `operation_scope`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +20,26 @@ from app.auth.principal import Principal
 from app.config import Settings
 from app.db import Database
 from app.graphql.dataloaders import Loaders
+
+
+@dataclass
+class _OperationScope:
+    loaders: Loaders | None = None
+
+
+# Set inside each WebSocket operation's task, so concurrent operations on one socket never
+# see each other's scope; unset for HTTP requests.
+_operation: ContextVar[_OperationScope | None] = ContextVar("schoolgraph_operation", default=None)
+
+
+@contextmanager
+def operation_scope() -> Iterator[None]:
+    """Loaders built inside this block belong to it and are dropped at its end."""
+    token = _operation.set(_OperationScope())
+    try:
+        yield
+    finally:
+        _operation.reset(token)
 
 
 @dataclass
@@ -31,9 +60,23 @@ class Context:
 
     @property
     def loaders(self) -> Loaders:
+        scope = _operation.get()
+        if scope is not None:
+            if scope.loaders is None:
+                scope.loaders = Loaders(self.db, self.actor.org_id)
+            return scope.loaders
         if self._loaders is None:
             self._loaders = Loaders(self.db, self.actor.org_id)
         return self._loaders
+
+    def fresh_loaders(self) -> None:
+        """Forget every loader (and its cache) of the current operation: a subscription calls
+        this before each event, so an event never reads what an earlier one cached."""
+        scope = _operation.get()
+        if scope is not None:
+            scope.loaders = None
+        else:
+            self._loaders = None
 
 
 Info = _Info[Context, None]
