@@ -9,6 +9,7 @@ from typing import Any
 
 import jwt
 
+from app.core.text import control_character
 from app.orgs.models import Role
 
 
@@ -66,15 +67,25 @@ class TokenVerifier:
                 raise InvalidToken("unsupported token algorithm")
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
-        org, role = payload.get("org"), payload.get("role")
-        if not isinstance(org, str) or not org:
-            raise InvalidToken("token has no org claim")
-        try:
-            return Claims(
-                sub=str(payload["sub"]),
-                org=org,
-                role=Role(str(role).upper()),
-                exp=float(payload["exp"]),
-            )
-        except ValueError as exc:
-            raise InvalidToken("token has an unknown role") from exc
+        org, role, sub = payload.get("org"), payload.get("role"), str(payload["sub"])
+        if not isinstance(org, str) or not org or len(org) > MAX_ORG_LENGTH:
+            raise InvalidToken("token has no valid org claim")
+        # The subject is written as who logged what (audit, incidents): bounded, printable.
+        if not sub or len(sub) > MAX_SUB_LENGTH or control_character(sub) is not None:
+            raise InvalidToken(f"token's sub claim must be 1 to {MAX_SUB_LENGTH} characters")
+        return Claims(sub=sub, org=org, role=_role(role), exp=float(payload["exp"]))
+
+
+MAX_SUB_LENGTH = 200  # users.sub, incidents.logged_by, audit_log.actor_sub
+MAX_ORG_LENGTH = 63  # orgs.slug
+
+
+def _role(claim: object) -> Role:
+    """The role claim matches a role exactly, ASCII letters in any case: after Unicode case
+    folding 'adm\u0131n' (a dotless i) would read as ADMIN."""
+    if not isinstance(claim, str) or not claim.isascii():
+        raise InvalidToken("token has an unknown role")
+    try:
+        return Role(claim.upper())
+    except ValueError as exc:
+        raise InvalidToken("token has an unknown role") from exc
