@@ -9,7 +9,8 @@ Declare: `note: str | None = limited(contracts.Note, default=None)` on an input,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import strawberry
@@ -21,6 +22,7 @@ from app.core.contracts import Contract
 from app.core.errors import ErrorCode, FieldError, ServiceError
 from app.core.text import bad_text_paths, control_character
 from app.graphql.errors import user_errors
+from app.graphql.permissions import role_errors
 
 CONTRACT = "schoolgraph.contract"
 
@@ -116,32 +118,38 @@ def argument_errors(field: StrawberryField, kwargs: dict[str, Any]) -> list[Fiel
 
 
 class EnforceContracts(FieldExtension):
-    """Checks a field's arguments against their contracts before the resolver runs."""
+    """Checks a field's arguments before the resolver runs: for a mutation, first the write
+    roles of guarded input fields (app.graphql.permissions.guarded), then every contract."""
 
     def __init__(self, *, in_payload: bool) -> None:
         self.in_payload = in_payload
         self.field: StrawberryField | None = None
+        self.refusal: Callable[[list[FieldError]], Any] | None = None
 
     def apply(self, field: StrawberryField) -> None:
         self.field = field
+        if self.in_payload:
+            self.refusal = refusal_payload(field)
 
-    def _refuse(self, kwargs: dict[str, Any]) -> Any:
+    def _refuse(self, info: Any, kwargs: dict[str, Any]) -> Any:
         assert self.field is not None
-        errors = argument_errors(self.field, kwargs)
+        errors = role_errors(info, kwargs) if self.in_payload else []
+        if not errors:
+            errors = argument_errors(self.field, kwargs)
         if not errors:
             return None
-        if self.in_payload:
+        if self.refusal is not None:
             # A mutation's only argument is `input`: its errors name the fields inside it,
             # as the services' errors do (`items[3].note`, not `input.items[3].note`).
-            return refusal_payload(self.field, [_strip_input(e) for e in errors])
+            return self.refusal([_strip_input(e) for e in errors])
         raise ServiceError(errors)
 
     def resolve(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
-        refused = self._refuse(kwargs)
+        refused = self._refuse(info, kwargs)
         return refused if refused is not None else next_(source, info, **kwargs)
 
     async def resolve_async(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
-        refused = self._refuse(kwargs)
+        refused = self._refuse(info, kwargs)
         if refused is not None:
             return refused
         return await next_(source, info, **kwargs)
@@ -149,28 +157,37 @@ class EnforceContracts(FieldExtension):
 
 def _strip_input(error: FieldError) -> FieldError:
     field = error.field or ""
-    stripped = field.removeprefix("input.") if field.startswith("input.") else field
+    stripped = field.removeprefix("input.")
     return FieldError(stripped, error.message.replace(field, stripped, 1), error.code)
 
 
-def refusal_payload(field: StrawberryField, errors: list[FieldError]) -> Any:
-    """The mutation's payload with `errors` and nothing else: None for what is optional, an
-    empty list for lists, defaults where declared."""
-    payload_type: Any = field.type
-    definition: StrawberryObjectDefinition | None = getattr(
-        payload_type, "__strawberry_definition__", None
-    )
-    if definition is None:
-        raise ServiceError(errors)
-    values: dict[str, Any] = {}
+def refusal_payload(field: StrawberryField) -> Callable[[list[FieldError]], Any]:
+    """How to answer `field` (a mutation) with its payload holding only errors: its results
+    None or empty, defaults kept. Checked when the schema is built."""
+    payload: Any = field.type
+    definition = getattr(payload, "__strawberry_definition__", None)
+    names = {f.python_name for f in getattr(definition, "fields", ())}
+    if not isinstance(definition, StrawberryObjectDefinition) or "errors" not in names:
+        raise TypeError(f"{field.python_name}: a mutation's payload needs `errors`")
+    empty: dict[str, Any] = {}
     for item in definition.fields:
         if item.python_name == "errors":
-            values["errors"] = user_errors(errors)
-        elif isinstance(item.type, StrawberryOptional):
-            values[item.python_name] = None
+            continue
+        if (
+            item.default is not dataclasses.MISSING
+            or item.default_factory is not dataclasses.MISSING
+        ):
+            continue
+        if isinstance(item.type, StrawberryOptional):
+            empty[item.python_name] = None
         elif isinstance(item.type, StrawberryList):
-            values[item.python_name] = []
-    return payload_type(**values)
+            empty[item.python_name] = []
+        else:
+            raise TypeError(
+                f"{field.python_name}: payload field {item.python_name} must be optional, "
+                "a list, or have a default, so that the payload can carry errors alone"
+            )
+    return lambda errors: payload(**empty, errors=user_errors(errors))
 
 
 def install(types: list[Any], *, mutation: Any) -> None:

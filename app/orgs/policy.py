@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.core.errors import ErrorCode, FieldError
+from app.core.text import control_character
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class StrikeRung:
     hod_consulted: bool = False
 
 
+MIN_RUNGS, MAX_RUNGS = 1, 5
 DEFAULT_RUNGS = (
     StrikeRung("Warning issued"),
     StrikeRung("Second warning - admin notified", admin_notified=True),
@@ -190,19 +192,34 @@ def policy_errors(policy: OrgPolicy) -> list[FieldError]:
     s, r, h, a = policy.strikes, policy.risk, policy.house_points, policy.attendance
     check("strikes.windowHours", s.window_hours, 1, 168)
     check("strikes.negativesPerStrike", s.negatives_per_strike, 1, 10)
-    check("strikes.rungs", len(s.rungs), 1, 5)
+    ladder_ok = MIN_RUNGS <= len(s.rungs) <= MAX_RUNGS
+    if not ladder_ok:
+        errors.append(
+            FieldError(
+                "strikes.rungs",
+                f"a strike ladder has {MIN_RUNGS} to {MAX_RUNGS} rungs, not {len(s.rungs)}; "
+                "to restore the default ladder give resetRungs: true",
+                ErrorCode.OUT_OF_RANGE,
+            )
+        )
     for i, rung in enumerate(s.rungs):
-        if not rung.consequence.strip() or len(rung.consequence) > 200:
+        path = f"strikes.rungs[{i}].consequence"
+        if (char := control_character(rung.consequence)) is not None:
             errors.append(
                 FieldError(
-                    f"strikes.rungs[{i}].consequence",
-                    "a consequence is 1 to 200 characters",
-                    ErrorCode.INVALID,
+                    path,
+                    f"{path} contains a control character ({char}) that text may not hold",
+                    ErrorCode.INVALID_CHARACTERS,
                 )
+            )
+        elif not rung.consequence.strip() or len(rung.consequence) > 200:
+            errors.append(
+                FieldError(path, "a consequence is 1 to 200 characters", ErrorCode.INVALID)
             )
     check("risk.behaviourWindowDays", r.behaviour_window_days, 1, 60)
     check("risk.behaviourNegatives", r.behaviour_negatives, 1, 50)
-    check("risk.strikeLevel", r.strike_level, 1, s.max_strike)
+    if ladder_ok:  # against a broken ladder the bound means nothing; its own error says why
+        check("risk.strikeLevel", r.strike_level, 1, s.max_strike)
     check("risk.attendanceWindowDays", r.attendance_window_days, 5, 200)
     check("risk.chronicAbsencePct", r.chronic_absence_pct, 0.1, 99.9)
     check("risk.severeAbsencePct", r.severe_absence_pct, r.chronic_absence_pct, 100)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select, text
@@ -11,7 +12,14 @@ from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core.errors import ErrorCode, ServiceError
 from app.orgs.models import Org
-from app.orgs.policy import OrgPolicy, policy_errors, policy_from_settings, policy_to_settings
+from app.orgs.policy import (
+    DEFAULT_RUNGS,
+    OrgPolicy,
+    StrikeRung,
+    policy_errors,
+    policy_from_settings,
+    policy_to_settings,
+)
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -59,7 +67,25 @@ async def update_policy(
     attendance: dict[str, Any] | None = None,
     timezone: str | None = None,
 ) -> OrgPolicy:
-    """Change some of the org's policy values (snake_case keys); the rest stay as they are."""
+    """Change some of the org's policy values (snake_case keys); the rest stay as they are.
+
+    `strikes` may hold `rungs` (a list of {consequence, admin_notified, hod_consulted}: the
+    whole new ladder, which must be valid; None is refused) or `reset_rungs: True` (back to
+    the default ladder), not both."""
+    strikes = dict(strikes or {})
+    reset_rungs = bool(strikes.pop("reset_rungs", False))
+    rungs_given = "rungs" in strikes
+    rungs: list[dict[str, Any]] | None = strikes.pop("rungs", None)
+    if reset_rungs and rungs_given:
+        raise ServiceError.single(
+            "strikes.resetRungs", "give rungs or resetRungs, not both", ErrorCode.INVALID
+        )
+    if rungs_given and rungs is None:
+        raise ServiceError.single(
+            "strikes.rungs",
+            "rungs cannot be null: give the whole ladder, or resetRungs: true for the default",
+            ErrorCode.INVALID,
+        )
     org = (
         await session.execute(select(Org).where(Org.id == actor.org_id).with_for_update())
     ).scalar_one()
@@ -77,6 +103,13 @@ async def update_policy(
     if timezone is not None:
         merged["timezone"] = timezone
     policy = policy_from_settings(merged)
+    # The ladder is set here, not through the settings JSON: reading settings falls back to
+    # the default ladder for a missing or empty one, and a change must never do that silently.
+    if reset_rungs:
+        policy = replace(policy, strikes=replace(policy.strikes, rungs=DEFAULT_RUNGS))
+    elif rungs is not None:
+        ladder = tuple(StrikeRung(**rung) for rung in rungs)
+        policy = replace(policy, strikes=replace(policy.strikes, rungs=ladder))
     if errors := policy_errors(policy):
         raise ServiceError(errors)
     org.settings = policy_to_settings(policy)

@@ -14,10 +14,12 @@ async def upsert_student(
     session: AsyncSession, *, actor: Principal, data: service.StudentData
 ) -> tuple[Student, bool]:
     """Create or update a student by external id (service.upsert); a created one gets its
-    first risk evaluation (tier 1 with every factor explained) in the same transaction."""
+    first risk evaluation (tier 1 with every factor explained) in the same transaction.
+
+    The upsert's own statement says whether it created the row, so of many concurrent
+    upserts of one id exactly one evaluates."""
     student, created = await service.upsert(session, actor=actor, data=data)
     if created:
-        await session.flush()
         await risk.recompute(
             session, actor=actor, student_ids=[student.id], trigger="created", loaded=[student]
         )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Final, Literal, TypeAlias, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -23,15 +27,30 @@ RISK_ORDER = (
 )
 
 
+class Unset(enum.Enum):
+    """A value the caller did not give, as opposed to None (which clears the column)."""
+
+    UNSET = "UNSET"
+
+
+UNSET: Final = Unset.UNSET
+T = TypeVar("T")
+# A field of a partial update: UNSET keeps the stored value, anything else replaces it.
+Maybe: TypeAlias = T | Literal[Unset.UNSET]
+
+
 @dataclass
 class StudentData:
+    """An upsert. Optional fields left UNSET keep what is stored (a new student gets the
+    column's default); None clears them (support_level: back to 0)."""
+
     external_id: str
     name: str
-    class_code: str | None = None
-    year_group: int | None = None
-    campus: str | None = None
-    support_level: int | None = None
-    support_notes: str | None = None
+    class_code: Maybe[str | None] = UNSET
+    year_group: Maybe[int | None] = UNSET
+    campus: Maybe[str | None] = UNSET
+    support_level: Maybe[int | None] = UNSET
+    support_notes: Maybe[str | None] = UNSET
 
 
 @dataclass
@@ -43,25 +62,27 @@ class StudentFilter:
     name_contains: str | None = None
 
 
-def _validate(data: StudentData, prefix: str = "") -> StudentData:
-    v = Validator(prefix)
-    external_id = v.text("externalId", data.external_id, max_length=64, required=True)
-    name = v.text("name", data.name, max_length=200, required=True)
-    class_code = v.text("classCode", data.class_code, max_length=32)
-    campus = v.text("campus", data.campus, max_length=100)
-    v.int_range("yearGroup", data.year_group, -1, 13)
-    v.int_range("supportLevel", data.support_level, 0, 3)
-    notes = v.text("supportNotes", data.support_notes, max_length=10_000)
+def _validate(data: StudentData) -> dict[str, Any]:
+    """The columns this upsert writes, cleaned: the two keys always, the rest when given."""
+    v = Validator()
+    values: dict[str, Any] = {
+        "external_id": v.text("externalId", data.external_id, max_length=64, required=True),
+        "name": v.text("name", data.name, max_length=200, required=True),
+    }
+    if data.class_code is not UNSET:
+        values["class_code"] = v.text("classCode", data.class_code, max_length=32)
+    if data.year_group is not UNSET:
+        v.int_range("yearGroup", data.year_group, -1, 13)
+        values["year_group"] = data.year_group
+    if data.campus is not UNSET:
+        values["campus"] = v.text("campus", data.campus, max_length=100)
+    if data.support_level is not UNSET:
+        v.int_range("supportLevel", data.support_level, 0, 3)
+        values["support_level"] = data.support_level or 0
+    if data.support_notes is not UNSET:
+        values["support_notes"] = v.text("supportNotes", data.support_notes, max_length=10_000)
     v.raise_if_any()
-    return StudentData(
-        external_id=external_id or "",
-        name=name or "",
-        class_code=class_code,
-        year_group=data.year_group,
-        campus=campus,
-        support_level=data.support_level,
-        support_notes=notes,
-    )
+    return values
 
 
 async def get(
@@ -119,31 +140,39 @@ async def unknown_student_errors(
     ]
 
 
+# Each column as it was before the statement (PostgreSQL 18's RETURNING old.*): all NULL when
+# the statement inserted, so `old.id IS NULL` tells a create from an update.
+_OLD_COLUMNS = [
+    (attr.key, literal_column(f'old."{attr.columns[0].name}"', attr.columns[0].type))
+    for attr in sa_inspect(Student).column_attrs
+]
+_OLD = [column.label(f"old_{key}") for key, column in _OLD_COLUMNS]
+
+
 async def upsert(
     session: AsyncSession, *, actor: Principal, data: StudentData
 ) -> tuple[Student, bool]:
-    """Create or update a student by external SIS id. Returns (student, created)."""
-    data = _validate(data)
-    student = (
-        await session.execute(
-            select(Student)
-            .where(Student.org_id == actor.org_id, Student.external_id == data.external_id)
-            .with_for_update()
+    """Create or update a student by external SIS id, in one statement that cannot race: a
+    concurrent upsert of the same id waits on the row lock, then updates. Omitted fields keep
+    their value. Returns (student, created)."""
+    values = _validate(data)
+    insert = pg_insert(Student).values(id=uuid.uuid4(), org_id=actor.org_id, **values)
+    changes: dict[str, Any] = {k: insert.excluded[k] for k in values if k != "external_id"}
+    stmt = (
+        insert.on_conflict_do_update(
+            index_elements=[Student.org_id, Student.external_id],
+            set_={**changes, "updated_at": func.now()},
         )
-    ).scalar_one_or_none()
-    created = student is None
-    before = None if student is None else audit.snapshot(student)
-    if student is None:
-        student = Student(org_id=actor.org_id, external_id=data.external_id, support_level=0)
-        session.add(student)
-    student.name = data.name
-    student.class_code = data.class_code
-    student.year_group = data.year_group
-    student.campus = data.campus
-    if data.support_level is not None:
-        student.support_level = data.support_level
-    if data.support_notes is not None:
-        student.support_notes = data.support_notes
+        .returning(Student, *_OLD)
+        .execution_options(populate_existing=True)
+    )
+    row = (await session.execute(stmt)).one()
+    student: Student = row[0]
+    old = row._mapping
+    created = old["old_id"] is None
+    before = None
+    if not created:
+        before = audit.snapshot(Student(**{key: old[f"old_{key}"] for key, _ in _OLD_COLUMNS}))
     await audit.record(
         session,
         actor=actor,
@@ -159,20 +188,24 @@ async def update_support(
     *,
     actor: Principal,
     student_id: uuid.UUID,
-    support_level: int | None,
-    support_notes: str | None,
+    support_level: Maybe[int | None] = UNSET,
+    support_notes: Maybe[str | None] = UNSET,
 ) -> Student:
+    """Change what is given: None clears the notes, or puts the level back to 0."""
     v = Validator()
-    v.int_range("supportLevel", support_level, 0, 3)
-    notes = v.text("supportNotes", support_notes, max_length=10_000)
-    if support_level is None and support_notes is None:
+    if support_level is UNSET and support_notes is UNSET:
         v.add("supportLevel", "give supportLevel or supportNotes", ErrorCode.REQUIRED)
+    if support_level is not UNSET:
+        v.int_range("supportLevel", support_level, 0, 3)
+    notes = None
+    if support_notes is not UNSET:
+        notes = v.text("supportNotes", support_notes, max_length=10_000)
     v.raise_if_any()
     student = await require(session, org_id=actor.org_id, student_id=student_id, lock=True)
     before = audit.snapshot(student)
-    if support_level is not None:
-        student.support_level = support_level
-    if support_notes is not None:
+    if support_level is not UNSET:
+        student.support_level = support_level or 0
+    if support_notes is not UNSET:
         student.support_notes = notes
     await audit.record(
         session, actor=actor, action="student.update_support", entity=student, before=before

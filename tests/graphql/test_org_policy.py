@@ -143,3 +143,78 @@ async def test_timezone_is_validated_set_and_read(gql: GraphQLClient, org: Org) 
 
 
 POLICY_TZ = "{ orgPolicy { timezone } }"
+
+
+LADDER = """mutation($input: UpdateOrgPolicyInput!) { updateOrgPolicy(input: $input) {
+  policy { strikes { negativesPerStrike maxStrike rungs { consequence adminNotified } }
+           risk { strikeLevel } }
+  errors { field message code } } }"""
+LADDER_NOW = "{ orgPolicy { strikes { maxStrike rungs { consequence } } } }"
+TWO_RUNGS = [{"consequence": "Reminder"}, {"consequence": "Detention", "adminNotified": True}]
+
+
+async def _ladder(gql: GraphQLClient, org: Org, strikes: dict, **more: object) -> dict:  # type: ignore[type-arg]
+    body = await gql(LADDER, {"input": {"strikes": strikes, **more}}, token=org.token(Role.ADMIN))
+    payload: dict = body["data"]["updateOrgPolicy"]  # type: ignore[type-arg]
+    return payload
+
+
+async def test_an_empty_or_invalid_ladder_is_refused_and_changes_nothing(
+    gql: GraphQLClient, org: Org
+) -> None:
+    set_two = await _ladder(gql, org, {"rungs": TWO_RUNGS}, risk={"strikeLevel": 2})
+    assert set_two["errors"] == [] and set_two["policy"]["strikes"]["maxStrike"] == 2
+    stored = (await gql(LADDER_NOW, token=org.token()))["data"]
+
+    cases: list[tuple[dict, list[tuple[str, str]]]] = [  # type: ignore[type-arg]
+        ({"rungs": []}, [("strikes.rungs", "OUT_OF_RANGE")]),
+        ({"rungs": None}, [("strikes.rungs", "INVALID")]),
+        (
+            {"rungs": [{"consequence": f"Step {i}"} for i in range(6)]},
+            [("strikes.rungs", "OUT_OF_RANGE")],
+        ),
+        (
+            {"rungs": [{"consequence": "  "}, {"consequence": "ok"}]},
+            [("strikes.rungs[0].consequence", "INVALID")],
+        ),
+        (
+            {"rungs": [{"consequence": "ok"}, {"consequence": "bad\u0007bell"}]},
+            [("strikes.rungs[1].consequence", "INVALID_CHARACTERS")],
+        ),
+        ({"rungs": TWO_RUNGS, "resetRungs": True}, [("strikes.resetRungs", "INVALID")]),
+    ]
+    for strikes, expected in cases:
+        payload = await _ladder(gql, org, {"negativesPerStrike": 1, **strikes})
+        assert payload["policy"] is None, strikes
+        assert [(e["field"], e["code"]) for e in payload["errors"]] == expected, strikes
+    empty = await _ladder(gql, org, {"rungs": []})
+    assert "resetRungs" in empty["errors"][0]["message"]
+    # The two-rung ladder is still there: nothing went back to the default on the way.
+    assert (await gql(LADDER_NOW, token=org.token()))["data"] == stored
+
+
+async def test_reset_rungs_puts_back_the_default_ladder(gql: GraphQLClient, org: Org) -> None:
+    four = [{"consequence": f"Step {i}"} for i in range(1, 5)]
+    payload = await _ladder(
+        gql, org, {"rungs": four, "negativesPerStrike": 1}, risk={"strikeLevel": 4}
+    )
+    assert payload["errors"] == [] and payload["policy"]["strikes"]["maxStrike"] == 4
+
+    # Back to three rungs would leave risk.strikeLevel 4 out of reach: that is said, not done.
+    payload = await _ladder(gql, org, {"resetRungs": True})
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [
+        ("risk.strikeLevel", "OUT_OF_RANGE")
+    ]
+    payload = await _ladder(gql, org, {"resetRungs": True}, risk={"strikeLevel": 3})
+    assert payload["errors"] == []
+    strikes = payload["policy"]["strikes"]
+    assert strikes["negativesPerStrike"] == 1  # the rest of the strike policy stays
+    assert [r["consequence"] for r in strikes["rungs"]] == [
+        "Warning issued",
+        "Second warning - admin notified",
+        "Third strike - HOD consultation required",
+    ]
+    assert [r["adminNotified"] for r in strikes["rungs"]] == [False, True, False]
+    # resetRungs: false changes nothing.
+    payload = await _ladder(gql, org, {"resetRungs": False, "windowHours": 48})
+    assert payload["errors"] == [] and payload["policy"]["strikes"]["maxStrike"] == 3

@@ -108,8 +108,30 @@ class StrikePolicyInput:
     window_hours: int | None = None
     negatives_per_strike: int | None = None
     rungs: list[StrikeRungInput] | None = strawberry.field(
-        default=None, description="Replaces the whole ladder; its length is the highest strike."
+        default=strawberry.UNSET,
+        description="Replaces the whole ladder: 1 to 5 rungs, its length the highest strike. "
+        "An empty ladder (or null) is refused; to go back to the default, give resetRungs.",
     )
+    reset_rungs: bool = strawberry.field(
+        default=False,
+        description="true puts back the default ladder (1 Warning issued; 2 Second warning - "
+        "admin notified; 3 Third strike - HOD consultation required). Not with rungs.",
+    )
+
+    def to_changes(self) -> dict[str, Any]:
+        changes: dict[str, Any] = {
+            k: v
+            for k, v in (
+                ("window_hours", self.window_hours),
+                ("negatives_per_strike", self.negatives_per_strike),
+            )
+            if v is not None
+        }
+        if self.rungs is not strawberry.UNSET:
+            changes["rungs"] = None if self.rungs is None else [vars(r) for r in self.rungs]
+        if self.reset_rungs:
+            changes["reset_rungs"] = True
+        return changes
 
 
 @strawberry.input
@@ -157,10 +179,7 @@ class UpdateOrgPolicyPayload:
 def _changes(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
-    out = {k: v for k, v in vars(value).items() if v is not None}
-    if "rungs" in out:
-        out["rungs"] = [vars(r) for r in out["rungs"]]
-    return out
+    return {k: v for k, v in vars(value).items() if v is not None}
 
 
 @strawberry.type
@@ -187,7 +206,7 @@ class OrgMutations:
             lambda s, actor: flows.update_policy(
                 s,
                 actor=actor,
-                strikes=_changes(input.strikes),
+                strikes=input.strikes.to_changes() if input.strikes else None,
                 risk_thresholds=_changes(input.risk),
                 house_points=_changes(input.house_points),
                 attendance=_changes(input.attendance),

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from typing import TypeVar
+
 import strawberry
 
-from app.students.service import StudentData
+from app.graphql.permissions import TEACHING, guarded
+from app.students.service import UNSET, Maybe, StudentData
 from app.students.service import StudentFilter as StudentFilterData
+
+T = TypeVar("T")
 
 
 @strawberry.input
@@ -24,30 +29,43 @@ class StudentFilter:
         )
 
 
-@strawberry.input
+def given(value: T) -> Maybe[T]:
+    """Strawberry's UNSET (the field was omitted) as the service's."""
+    return UNSET if value is strawberry.UNSET else value
+
+
+_KEPT = "Omitted: kept as stored; null: cleared."
+_SUPPORT_LEVEL = "0-3. Omitted: kept; null: back to 0."
+_SUPPORT_NOTES = "Omitted: kept; null: cleared."
+
+
+@strawberry.input(
+    description="A student by external SIS id: a new one is created, a known one updated. "
+    "Only the fields given change: an omitted field keeps its stored value, null clears it."
+)
 class UpsertStudentInput:
     external_id: str
     name: str
-    class_code: str | None = None
-    year_group: int | None = None
-    campus: str | None = None
-    support_level: int | None = None
-    support_notes: str | None = None
+    class_code: str | None = strawberry.field(default=strawberry.UNSET, description=_KEPT)
+    year_group: int | None = strawberry.field(default=strawberry.UNSET, description=_KEPT)
+    campus: str | None = strawberry.field(default=strawberry.UNSET, description=_KEPT)
+    support_level: int | None = guarded(*TEACHING, description=_SUPPORT_LEVEL)
+    support_notes: str | None = guarded(*TEACHING, description=_SUPPORT_NOTES)
 
     def to_data(self) -> StudentData:
         return StudentData(
             external_id=self.external_id,
             name=self.name,
-            class_code=self.class_code,
-            year_group=self.year_group,
-            campus=self.campus,
-            support_level=self.support_level,
-            support_notes=self.support_notes,
+            class_code=given(self.class_code),
+            year_group=given(self.year_group),
+            campus=given(self.campus),
+            support_level=given(self.support_level),
+            support_notes=given(self.support_notes),
         )
 
 
-@strawberry.input
+@strawberry.input(description="Give supportLevel, supportNotes or both; the other is kept.")
 class UpdateStudentSupportInput:
     student_id: strawberry.ID
-    support_level: int | None = None
-    support_notes: str | None = None
+    support_level: int | None = guarded(*TEACHING, description=_SUPPORT_LEVEL)
+    support_notes: str | None = guarded(*TEACHING, description=_SUPPORT_NOTES)

@@ -11,7 +11,12 @@ from app.graphql.mutations import Refused, in_transaction
 from app.graphql.permissions import ALL_ROLES, STAFF, TEACHING, allow, roles_note
 from app.graphql.queries import read
 from app.graphql.relay import Connection, connection_from_page, from_global_id, parse_id
-from app.graphql.students.inputs import StudentFilter, UpdateStudentSupportInput, UpsertStudentInput
+from app.graphql.students.inputs import (
+    StudentFilter,
+    UpdateStudentSupportInput,
+    UpsertStudentInput,
+    given,
+)
 from app.graphql.students.types import Student
 from app.students import flows, service
 from app.students.service import RISK_ORDER
@@ -82,7 +87,10 @@ class StudentPayload:
 class StudentMutations:
     @strawberry.mutation(
         permission_classes=[allow(*STAFF)],
-        description="Create or update a student by external SIS id. " + roles_note(*STAFF),
+        description="Create or update a student by external SIS id, race-free: concurrent "
+        "upserts of one id make one student. Fields left out keep their value; null clears "
+        "one. supportLevel and supportNotes may be given only by ADMIN and TEACHER. "
+        + roles_note(*STAFF),
     )
     async def upsert_student(self, info: Info, input: UpsertStudentInput) -> StudentPayload:
         result = await in_transaction(
@@ -93,7 +101,10 @@ class StudentMutations:
         student, created = result
         return StudentPayload(student=Student.from_model(student), errors=[], created=created)
 
-    @strawberry.mutation(permission_classes=[allow(*TEACHING)], description=roles_note(*TEACHING))
+    @strawberry.mutation(
+        permission_classes=[allow(*TEACHING)],
+        description="Change a student's support level or notes. " + roles_note(*TEACHING),
+    )
     async def update_student_support(
         self, info: Info, input: UpdateStudentSupportInput
     ) -> StudentPayload:
@@ -103,8 +114,8 @@ class StudentMutations:
                 s,
                 actor=actor,
                 student_id=parse_id(input.student_id, "Student", "studentId"),
-                support_level=input.support_level,
-                support_notes=input.support_notes,
+                support_level=given(input.support_level),
+                support_notes=given(input.support_notes),
             ),
         )
         if isinstance(result, Refused):
