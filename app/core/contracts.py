@@ -40,6 +40,12 @@ class Contract:
     max_depth: int | None = None  # JSON values
     max_entries: int | None = None  # JSON values: keys and list items, all levels
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of a number contract."""
+        assert self.low is not None and self.high is not None, self.name
+        return self.low, self.high
+
     def describe(self) -> str:
         """The limits, as they read in a field's description."""
         parts = []
@@ -185,8 +191,20 @@ Score = number("Score", 0, 999_999)  # numeric(8, 2)
 Percentile = number("Percentile", 1, 99)
 Growth = number("Growth", -1_000, 1_000)
 PageSize = number("PageSize", 0, 1_000)
-PolicyCount = number("PolicyCount", -1_000, 1_000)
-Percent = number("Percent", 0, 100)
+
+# The org policy's numbers (app.orgs.policy checks the rules between them, e.g. a severe
+# absence threshold above the chronic one).
+WindowHours = number("WindowHours", 1, 168)
+NegativesPerStrike = number("NegativesPerStrike", 1, 10)
+WindowDays = number("WindowDays", 1, 60)
+Negatives = number("Negatives", 1, 50)
+StrikeLevel = number("StrikeLevel", 1, 5)
+AttendanceWindow = number("AttendanceWindow", 5, 200)
+AbsencePercent = number("AbsencePercent", 0.1, 100)
+GradeLevels = number("GradeLevels", 1, 6)
+EnrolledDays = number("EnrolledDays", 1, 200)
+GraceDays = number("GraceDays", 0, 120)
+HousePoints = number("HousePoints", -100, 100)
 
 # Dates and instants.
 SchoolDate = Contract("SchoolDate", earliest=EARLIEST, latest=LATEST)

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from app.core import contracts as C
 from app.core.errors import ErrorCode, FieldError
 from app.core.text import control_character
 
@@ -190,8 +191,8 @@ def policy_errors(policy: OrgPolicy) -> list[FieldError]:
             )
 
     s, r, h, a = policy.strikes, policy.risk, policy.house_points, policy.attendance
-    check("strikes.windowHours", s.window_hours, 1, 168)
-    check("strikes.negativesPerStrike", s.negatives_per_strike, 1, 10)
+    check("strikes.windowHours", s.window_hours, *C.WindowHours.bounds)
+    check("strikes.negativesPerStrike", s.negatives_per_strike, *C.NegativesPerStrike.bounds)
     ladder_ok = MIN_RUNGS <= len(s.rungs) <= MAX_RUNGS
     if not ladder_ok:
         errors.append(
@@ -216,14 +217,14 @@ def policy_errors(policy: OrgPolicy) -> list[FieldError]:
             errors.append(
                 FieldError(path, "a consequence is 1 to 200 characters", ErrorCode.INVALID)
             )
-    check("risk.behaviourWindowDays", r.behaviour_window_days, 1, 60)
-    check("risk.behaviourNegatives", r.behaviour_negatives, 1, 50)
+    check("risk.behaviourWindowDays", r.behaviour_window_days, *C.WindowDays.bounds)
+    check("risk.behaviourNegatives", r.behaviour_negatives, *C.Negatives.bounds)
     if ladder_ok:  # against a broken ladder the bound means nothing; its own error says why
         check("risk.strikeLevel", r.strike_level, 1, s.max_strike)
-    check("risk.attendanceWindowDays", r.attendance_window_days, 5, 200)
+    check("risk.attendanceWindowDays", r.attendance_window_days, *C.AttendanceWindow.bounds)
     check("risk.chronicAbsencePct", r.chronic_absence_pct, 0.1, 99.9)
     check("risk.severeAbsencePct", r.severe_absence_pct, r.chronic_absence_pct, 100)
-    check("risk.gradeLevelsBelow", r.grade_levels_below, 1, 6)
+    check("risk.gradeLevelsBelow", r.grade_levels_below, *C.GradeLevels.bounds)
     check("risk.minEnrolledDays", r.min_enrolled_days, 1, r.attendance_window_days)
     check("housePoints.positive", h.positive, 0, 100)
     check("housePoints.negative", h.negative, -100, 0)
@@ -238,7 +239,7 @@ def policy_errors(policy: OrgPolicy) -> list[FieldError]:
                 ErrorCode.INVALID,
             )
         )
-    check("attendance.correctionGraceDays", a.correction_grace_days, 0, 120)
+    check("attendance.correctionGraceDays", a.correction_grace_days, *C.GraceDays.bounds)
     if not _is_zone(policy.timezone):
         errors.append(
             FieldError(

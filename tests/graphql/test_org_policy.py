@@ -83,9 +83,22 @@ async def test_bad_policy_names_fields_and_changes_nothing(gql: GraphQLClient, o
         },
         token=org.token(),
     )
+    # The declared limits are checked first, before any service work...
+    errors = {e["field"] for e in body["data"]["updateOrgPolicy"]["errors"]}
+    assert errors == {"strikes.negativesPerStrike"}
+    # ...then the rules between the values, every one of them named.
+    body = await gql(
+        UPDATE,
+        {
+            "input": {
+                "strikes": {"rungs": [{"consequence": " "}]},
+                "risk": {"chronicAbsencePct": 30, "severeAbsencePct": 20, "strikeLevel": 3},
+            }
+        },
+        token=org.token(),
+    )
     errors = {e["field"] for e in body["data"]["updateOrgPolicy"]["errors"]}
     assert errors == {
-        "strikes.negativesPerStrike",
         "strikes.rungs[0].consequence",
         "risk.severeAbsencePct",
         "risk.strikeLevel",

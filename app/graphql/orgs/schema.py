@@ -8,7 +8,9 @@ from typing import Any
 
 import strawberry
 
+from app.core import contracts as C
 from app.graphql.context import Info
+from app.graphql.contracts import limited
 from app.graphql.errors import UserError
 from app.graphql.mutations import Refused, in_transaction
 from app.graphql.permissions import STAFF, allow, roles_note
@@ -98,16 +100,17 @@ class OrgPolicy:
 
 @strawberry.input
 class StrikeRungInput:
-    consequence: str
+    consequence: str = limited(C.Consequence)
     admin_notified: bool = False
     hod_consulted: bool = False
 
 
 @strawberry.input
 class StrikePolicyInput:
-    window_hours: int | None = None
-    negatives_per_strike: int | None = None
-    rungs: list[StrikeRungInput] | None = strawberry.field(
+    window_hours: int | None = limited(C.WindowHours, default=None)
+    negatives_per_strike: int | None = limited(C.NegativesPerStrike, default=None)
+    rungs: list[StrikeRungInput] | None = limited(
+        C.Ladder,
         default=strawberry.UNSET,
         description="Replaces the whole ladder: 1 to 5 rungs, its length the highest strike. "
         "An empty ladder (or null) is refused; to go back to the default, give resetRungs.",
@@ -136,27 +139,33 @@ class StrikePolicyInput:
 
 @strawberry.input
 class RiskThresholdsInput:
-    behaviour_window_days: int | None = None
-    behaviour_negatives: int | None = None
-    strike_level: int | None = None
-    attendance_window_days: int | None = None
-    chronic_absence_pct: float | None = None
-    severe_absence_pct: float | None = None
-    grade_levels_below: int | None = None
-    min_enrolled_days: int | None = None
+    behaviour_window_days: int | None = limited(C.WindowDays, default=None)
+    behaviour_negatives: int | None = limited(C.Negatives, default=None)
+    strike_level: int | None = limited(
+        C.StrikeLevel, default=None, description="At most the ladder's highest strike."
+    )
+    attendance_window_days: int | None = limited(C.AttendanceWindow, default=None)
+    chronic_absence_pct: float | None = limited(C.AbsencePercent, default=None)
+    severe_absence_pct: float | None = limited(
+        C.AbsencePercent, default=None, description="At least chronicAbsencePct."
+    )
+    grade_levels_below: int | None = limited(C.GradeLevels, default=None)
+    min_enrolled_days: int | None = limited(
+        C.EnrolledDays, default=None, description="At most attendanceWindowDays."
+    )
 
 
 @strawberry.input
 class AttendancePolicyInput:
-    school_year_start: str | None = strawberry.field(default=None, description="MM-DD.")
-    correction_grace_days: int | None = None
+    school_year_start: str | None = limited(C.MonthDay, default=None, description="MM-DD.")
+    correction_grace_days: int | None = limited(C.GraceDays, default=None)
 
 
 @strawberry.input
 class HousePointsInput:
-    positive: int | None = None
-    negative: int | None = None
-    neutral: int | None = None
+    positive: int | None = limited(C.HousePoints, default=None, description="0 or more.")
+    negative: int | None = limited(C.HousePoints, default=None, description="0 or less.")
+    neutral: int | None = limited(C.HousePoints, default=None)
 
 
 @strawberry.input(description="Only the values given change.")
@@ -165,8 +174,8 @@ class UpdateOrgPolicyInput:
     risk: RiskThresholdsInput | None = None
     house_points: HousePointsInput | None = None
     attendance: AttendancePolicyInput | None = None
-    timezone: str | None = strawberry.field(
-        default=None, description="IANA time zone name, e.g. Europe/London."
+    timezone: str | None = limited(
+        C.TimeZone, default=None, description="IANA time zone name, e.g. Europe/London."
     )
 
 

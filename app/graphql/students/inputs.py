@@ -4,6 +4,8 @@ from typing import TypeVar
 
 import strawberry
 
+from app.core import contracts as C
+from app.graphql.contracts import limited
 from app.graphql.permissions import TEACHING, guarded
 from app.students.service import UNSET, Maybe, StudentData
 from app.students.service import StudentFilter as StudentFilterData
@@ -13,11 +15,13 @@ T = TypeVar("T")
 
 @strawberry.input
 class StudentFilter:
-    class_code: str | None = None
-    year_group: int | None = None
-    campus: str | None = None
-    min_risk_tier: int | None = None
-    name_contains: str | None = None
+    class_code: str | None = limited(C.ClassCode, default=None)
+    year_group: int | None = limited(C.YearGroup, default=None)
+    campus: str | None = limited(C.Campus, default=None)
+    min_risk_tier: int | None = limited(C.Tier, default=None)
+    name_contains: str | None = limited(
+        C.Search, default=None, description="Part of the name, in any case."
+    )
 
     def to_data(self) -> StudentFilterData:
         return StudentFilterData(
@@ -44,13 +48,18 @@ _SUPPORT_NOTES = "Omitted: kept; null: cleared."
     "Only the fields given change: an omitted field keeps its stored value, null clears it."
 )
 class UpsertStudentInput:
-    external_id: str
-    name: str
-    class_code: str | None = strawberry.field(default=strawberry.UNSET, description=_KEPT)
-    year_group: int | None = strawberry.field(default=strawberry.UNSET, description=_KEPT)
-    campus: str | None = strawberry.field(default=strawberry.UNSET, description=_KEPT)
-    support_level: int | None = guarded(*TEACHING, description=_SUPPORT_LEVEL)
-    support_notes: str | None = guarded(*TEACHING, description=_SUPPORT_NOTES)
+    external_id: str = limited(C.ExternalId, description="Trimmed.")
+    name: str = limited(C.Name)
+    class_code: str | None = limited(C.ClassCode, default=strawberry.UNSET, description=_KEPT)
+    year_group: int | None = limited(C.YearGroup, default=strawberry.UNSET, description=_KEPT)
+    campus: str | None = limited(C.Campus, default=strawberry.UNSET, description=_KEPT)
+    support_level: int | None = guarded(
+        *TEACHING,
+        field=limited(C.SupportLevel, default=strawberry.UNSET, description=_SUPPORT_LEVEL),
+    )
+    support_notes: str | None = guarded(
+        *TEACHING, field=limited(C.Note, default=strawberry.UNSET, description=_SUPPORT_NOTES)
+    )
 
     def to_data(self) -> StudentData:
         return StudentData(
@@ -66,6 +75,11 @@ class UpsertStudentInput:
 
 @strawberry.input(description="Give supportLevel, supportNotes or both; the other is kept.")
 class UpdateStudentSupportInput:
-    student_id: strawberry.ID
-    support_level: int | None = guarded(*TEACHING, description=_SUPPORT_LEVEL)
-    support_notes: str | None = guarded(*TEACHING, description=_SUPPORT_NOTES)
+    student_id: strawberry.ID = limited(C.GlobalId)
+    support_level: int | None = guarded(
+        *TEACHING,
+        field=limited(C.SupportLevel, default=strawberry.UNSET, description=_SUPPORT_LEVEL),
+    )
+    support_notes: str | None = guarded(
+        *TEACHING, field=limited(C.Note, default=strawberry.UNSET, description=_SUPPORT_NOTES)
+    )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
+from app.core import contracts as C
 from app.core.pagination import check_first
 from app.graphql.context import Info
+from app.graphql.contracts import limited_argument
 from app.graphql.errors import UserError
 from app.graphql.mutations import Refused, in_transaction
 from app.graphql.permissions import ALL_ROLES, STAFF, TEACHING, allow, roles_note
@@ -32,8 +36,8 @@ class StudentQueries:
     async def students(
         self,
         info: Info,
-        first: int | None = 20,
-        after: str | None = None,
+        first: Annotated[int | None, limited_argument(C.PageSize)] = 20,
+        after: Annotated[str | None, limited_argument(C.Cursor)] = None,
         filter: StudentFilter | None = None,
     ) -> Connection[Student]:
         n = check_first(first, info.context.settings.max_page_size)
@@ -47,7 +51,9 @@ class StudentQueries:
         return connection_from_page(page, Student.from_model)
 
     @strawberry.field(permission_classes=[allow(*ALL_ROLES)])
-    async def student(self, info: Info, id: strawberry.ID) -> Student | None:
+    async def student(
+        self, info: Info, id: Annotated[strawberry.ID, limited_argument(C.GlobalId)]
+    ) -> Student | None:
         parsed = from_global_id(id)
         if parsed is None or parsed[0] != "Student":
             return None
@@ -58,7 +64,11 @@ class StudentQueries:
         description="Students at or above a tier, highest tier first. " + roles_note(*STAFF),
     )
     async def at_risk_students(
-        self, info: Info, min_tier: int = 2, first: int | None = 20, after: str | None = None
+        self,
+        info: Info,
+        min_tier: Annotated[int, limited_argument(C.Tier)] = 2,
+        first: Annotated[int | None, limited_argument(C.PageSize)] = 20,
+        after: Annotated[str | None, limited_argument(C.Cursor)] = None,
     ) -> Connection[Student]:
         n = check_first(first, info.context.settings.max_page_size)
         flt = StudentFilterData(min_risk_tier=min_tier)

@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from app.assessments import service as assessment_service
+from app.core import contracts as C
 from app.core.pagination import check_first
 from app.graphql.assessments.dataloaders import (
     AssessmentsByStudentLoader,
@@ -19,6 +20,7 @@ from app.graphql.attendance.dataloaders import (
 )
 from app.graphql.attendance.types import AttendanceDay, AttendanceSummary
 from app.graphql.context import Info
+from app.graphql.contracts import limited_argument
 from app.graphql.incidents.dataloaders import IncidentsByStudentLoader, StrikeLevelByStudentLoader
 from app.graphql.incidents.types import Incident
 from app.graphql.interventions.dataloaders import InterventionsByStudentLoader
@@ -31,7 +33,10 @@ from app.graphql.students.dataloaders import StudentByIdLoader
 from app.students.models import Student as StudentModel
 
 _STAFF_ONLY = [allow(*STAFF)]
-FromDate = Annotated[date | None, strawberry.argument(name="from")]
+FromDate = Annotated[date | None, limited_argument(C.SchoolDate, name="from")]
+ToDate = Annotated[date | None, limited_argument(C.SchoolDate)]
+PageSize = Annotated[int | None, limited_argument(C.PageSize)]
+Cursor = Annotated[str | None, limited_argument(C.Cursor)]
 _STAFF_NOTE = roles_note(*STAFF)
 
 
@@ -86,7 +91,9 @@ class Student(Node):
         permission_classes=_STAFF_ONLY,
         description=f"Past risk assessments, newest first (a row per change). {_STAFF_NOTE}",
     )
-    async def risk_history(self, info: Info, first: int = 10) -> list[Risk] | None:
+    async def risk_history(
+        self, info: Info, first: Annotated[int, limited_argument(C.PageSize)] = 10
+    ) -> list[Risk] | None:
         limit = check_first(first, info.context.settings.max_page_size)
         rows = await info.context.loaders.get(RiskHistoryByStudentLoader, limit).load(self.model.id)
         return [Risk.from_history(r) for r in rows]
@@ -98,7 +105,7 @@ class Student(Node):
 
     @strawberry.field(description="Incidents, newest first.")
     async def incidents(
-        self, info: Info, first: int | None = 10, after: str | None = None
+        self, info: Info, first: PageSize = 10, after: Cursor = None
     ) -> Connection[Incident]:
         n = check_first(first, info.context.settings.max_page_size)
         page = await info.context.loaders.get(IncidentsByStudentLoader, n, after).load(
@@ -111,7 +118,7 @@ class Student(Node):
         self,
         info: Info,
         from_: FromDate = None,
-        to: date | None = None,
+        to: ToDate = None,
     ) -> list[AttendanceDay] | None:
         rows = await info.context.loaders.get(AttendanceDaysByStudentLoader, from_, to).load(
             self.model.id
@@ -123,7 +130,7 @@ class Student(Node):
         self,
         info: Info,
         from_: FromDate = None,
-        to: date | None = None,
+        to: ToDate = None,
     ) -> AttendanceSummary | None:
         summary = await info.context.loaders.get(AttendanceSummaryByStudentLoader, from_, to).load(
             self.model.id
@@ -131,7 +138,9 @@ class Student(Node):
         return AttendanceSummary.from_summary(summary)
 
     @strawberry.field(permission_classes=_STAFF_ONLY, description=f"Newest first. {_STAFF_NOTE}")
-    async def assessments(self, info: Info, subject: str | None = None) -> list[Assessment] | None:
+    async def assessments(
+        self, info: Info, subject: Annotated[str | None, limited_argument(C.Subject)] = None
+    ) -> list[Assessment] | None:
         rows = await info.context.loaders.get(AssessmentsByStudentLoader, subject).load(
             self.model.id
         )
