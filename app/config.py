@@ -62,6 +62,9 @@ class Settings(BaseSettings):
 
     # At the door: request bodies (counted as they stream in) and WebSocket messages.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Request JSON (bodies, GET variables/extensions, WebSocket messages) nested deeper is
+    # refused before anything parses it.
+    max_json_depth: int = Field(default=64, ge=2)
     max_ws_message_bytes: int = Field(default=1_048_576, ge=1024)
     # Per transaction; a runaway statement is cancelled instead of holding a connection.
     db_statement_timeout_ms: int = Field(default=5_000, ge=0)

@@ -160,7 +160,11 @@ def create_app(
             Middleware(RequestLogMiddleware),
             Middleware(MetricsMiddleware),
             Middleware(SecurityHeadersMiddleware),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                max_json_depth=settings.max_json_depth,
+            ),
         ],
     )
     app.state.services = services

@@ -1,24 +1,95 @@
-"""HTTP at the door: a bounded request body, and the headers every answer carries."""
+"""HTTP at the door: a bounded request body (size and JSON depth), and the headers every
+answer carries."""
 
 from __future__ import annotations
 
 import json
+from itertools import accumulate
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+DEFAULT_MAX_JSON_DEPTH = 64
+# The query-string parameters Strawberry decodes as JSON (GET requests).
+_JSON_PARAMETERS = ("variables", "extensions")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = [0] * 256
+_STEP[ord("[")] = _STEP[ord("{")] = 1
+_STEP[ord("]")] = _STEP[ord("}")] = -1
+_CHUNK = 65_536
+
+
+def json_depth_exceeds(text: str, limit: int) -> bool:
+    """Whether JSON text nests arrays and objects more than `limit` deep, found without
+    parsing it: the parser recurses once per level, and a deep enough document exhausts the
+    stack (a RecursionError, so a 500). Brackets count outside strings, escapes honoured.
+
+    Text that is not JSON may be judged either way, but never so that a parser recurses
+    deeper than `limit`: it stops reading at a closing bracket with nothing open, at the
+    latest, and so does the count."""
+    if text.count("[") + text.count("{") <= limit:
+        return False  # the common case: too few brackets to nest that deep, strings or not
+    # Without escaped backslashes, then without escaped quotes, every quote left opens or
+    # closes a string, so the even pieces between quotes are what lies outside strings.
+    unescaped = text.replace("\\\\", "").replace('\\"', "")
+    outside = "".join(unescaped.split('"')[::2])
+    brackets = outside.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS)
+    depth = 0
+    for start in range(0, len(brackets), _CHUNK):
+        chunk = brackets[start : start + _CHUNK]
+        levels = list(accumulate(map(_STEP.__getitem__, chunk), initial=depth))
+        if max(levels) > limit:
+            return True
+        if min(levels) < 0:
+            return False
+        depth = levels[-1]
+    return False
+
+
+def _json_text(body: bytes) -> str | None:
+    """The body as `json.loads` reads bytes (UTF-8, -16 or -32), or None if it cannot be."""
+    try:
+        return body.decode(json.detect_encoding(body), "surrogatepass")
+    except UnicodeDecodeError:
+        return None
+
+
+def _is_json(scope: Scope) -> bool:
+    """Bodies that something may parse as JSON: a JSON media type, or none given."""
+    content_type = dict(scope.get("headers", ())).get(b"content-type", b"")
+    return not content_type.strip() or b"json" in content_type.lower()
+
 
 class BodyLimitMiddleware:
-    """Answers 413 to a body over `max_bytes` before anything parses it: at once when
-    Content-Length says so, else while counting the stream. The accepted body is then
-    replayed to the app, which would buffer it whole anyway."""
+    """Refuses, before anything parses it:
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    - a body over `max_bytes` with 413, at once when Content-Length says so, else while
+      counting the stream;
+    - JSON nested more than `max_json_depth` deep with 400, in a JSON body (a JSON media
+      type, or none) or in the `variables` and `extensions` query parameters of a GET, and a
+      JSON body that is not text in UTF-8, -16 or -32 with 400.
+
+    The accepted body is then replayed to the app, which would buffer it whole anyway."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_json_depth = max_json_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if (parameter := self._deep_parameter(scope)) is not None:
+            await _refuse(
+                send,
+                400,
+                f"The `{parameter}` parameter is nested more than {self.max_json_depth} "
+                "levels deep (MAX_JSON_DEPTH)",
+                "JSON_TOO_DEEP",
+            )
             return
         declared = dict(scope.get("headers", ())).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
@@ -39,6 +110,25 @@ class BodyLimitMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if body and _is_json(scope):
+            text = _json_text(body)
+            if text is None:
+                await _refuse(
+                    send,
+                    400,
+                    "Request body is not JSON text in UTF-8, UTF-16 or UTF-32",
+                    "BAD_REQUEST",
+                )
+                return
+            if json_depth_exceeds(text, self.max_json_depth):
+                await _refuse(
+                    send,
+                    400,
+                    f"Request body is JSON nested more than {self.max_json_depth} levels "
+                    "deep (MAX_JSON_DEPTH)",
+                    "JSON_TOO_DEEP",
+                )
+                return
         replayed = False
 
         async def replay() -> Message:
@@ -50,30 +140,39 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
+    def _deep_parameter(self, scope: Scope) -> str | None:
+        """The first JSON query parameter nested too deep, read as Starlette reads it."""
+        query: bytes = scope.get("query_string", b"")
+        if not query:
+            return None
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if name in _JSON_PARAMETERS and json_depth_exceeds(value, self.max_json_depth):
+                return name
+        return None
+
     async def _too_large(self, send: Send) -> None:
-        payload = json.dumps(
-            {
-                "errors": [
-                    {
-                        "message": f"Request body is larger than {self.max_bytes} bytes "
-                        "(MAX_BODY_BYTES)",
-                        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
-                    }
-                ]
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+        await _refuse(
+            send,
+            413,
+            f"Request body is larger than {self.max_bytes} bytes (MAX_BODY_BYTES)",
+            "PAYLOAD_TOO_LARGE",
         )
-        await send({"type": "http.response.body", "body": payload})
+
+
+async def _refuse(send: Send, status: int, message: str, code: str) -> None:
+    payload = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
 
 
 _ALWAYS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]

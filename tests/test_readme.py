@@ -71,3 +71,15 @@ async def test_readme_examples_run_against_the_demo_school(
         answers[name] = body["data"]
     assert answers["ClassList"]["students"]["edges"], "the name filter finds nobody"
     assert answers["LogIncident"]["logIncident"]["created"] is True
+
+
+def test_the_limits_table_lists_every_contract() -> None:
+    """README's table of named input limits says what app.core.contracts declares."""
+    from app.core import contracts
+
+    text = README.read_text()
+    table = text.split("### Input limits", 1)[1].split("\n#", 1)[0]
+    for value in vars(contracts).values():
+        if isinstance(value, contracts.Contract):
+            limits = value.describe().split(": ", 1)[1].rstrip(".")
+            assert f"| `{value.name}` | {limits} |" in table, value.name

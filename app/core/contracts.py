@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.core.errors import ErrorCode, FieldError
+from app.core.pagination import MAX_CURSOR_LENGTH
 from app.core.text import bad_text_paths, control_character
 
 # A plausible window for any date or instant a school records: older or later values are
@@ -175,7 +176,7 @@ Reason = text("Reason", 500)
 Consequence = text("Consequence", 200)
 Action = text("Action", 100)
 Search = text("Search", 200)  # a name filter: longer is no name
-Cursor = text("Cursor", 512)
+Cursor = text("Cursor", MAX_CURSOR_LENGTH)  # long names make long cursors
 TimeZone = text("TimeZone", 64)
 MonthDay = text("MonthDay", 5)
 GlobalId = text("GlobalId", 200)

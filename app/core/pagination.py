@@ -4,24 +4,60 @@ while rows are inserted (offset cursors would shift)."""
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    DateTime,
+    Enum,
+    Integer,
+    Select,
+    SmallInteger,
+    String,
+    Uuid,
+    and_,
+    false,
+    or_,
+)
 
 from app.core.errors import ErrorCode, ServiceError
 
 T = TypeVar("T")
 
+# Longer than any cursor we issue: (tier, a 200-character name, a UUID) takes at most ~3,300
+# characters, its JSON escaping every character outside ASCII (an astral one as 12).
+MAX_CURSOR_LENGTH = 4096
+# A text part of a column that declares no length.
+MAX_TEXT_PART = 1000
+# A tagged part's string ("2025-01-01T08:00:00+00:00", a UUID) is never longer.
+_MAX_TAGGED = 64
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+# What a cursor part may be, by its column's type; Enum (a String) is not one of them.
+_CARRIED = (DateTime, Date, Uuid, Integer, String)
+_INT_BITS = ((SmallInteger, 16), (BigInteger, 64), (Integer, 32))
+
 
 @dataclass(frozen=True)
 class SortKey:
-    column: Any  # an InstrumentedAttribute
+    column: Any  # an InstrumentedAttribute of a column cursors can carry (see _check_part)
     descending: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.column.type, _CARRIED) or isinstance(self.column.type, Enum):
+            raise TypeError(f"a cursor cannot carry {self.column} ({self.column.type})")
+
+    @property
+    def nullable(self) -> bool:
+        return bool(getattr(self.column.expression, "nullable", True))
 
 
 @dataclass
@@ -43,34 +79,115 @@ def _encode_value(value: Any) -> Any:
 
 
 def _decode_value(value: Any) -> Any:
-    if isinstance(value, dict):
-        if "dt" in value:
-            return datetime.fromisoformat(value["dt"])
-        if "d" in value:
-            return date.fromisoformat(value["d"])
-        if "u" in value:
-            return uuid.UUID(value["u"])
-    return value
+    """A part as JSON has it: a tagged object becomes its type, anything else stays as it is
+    (and is then checked against its column)."""
+    if not isinstance(value, dict):
+        return value
+    if len(value) != 1:
+        raise ValueError("a tagged cursor part has one key")
+    ((tag, text),) = value.items()
+    if not isinstance(text, str) or len(text) > _MAX_TAGGED:
+        raise ValueError("a tagged cursor part holds a short string")
+    if tag == "dt":
+        return datetime.fromisoformat(text)
+    if tag == "d":
+        return date.fromisoformat(text)
+    if tag == "u":
+        return uuid.UUID(text)
+    raise ValueError(f"unknown cursor tag {tag!r}")
+
+
+def _check_part(key: SortKey, value: Any) -> None:
+    """Raises ValueError unless `value` is one its column can be compared with in SQL: the
+    column's Python type, within the range Postgres stores (and asyncpg encodes)."""
+    if value is None:
+        if not key.nullable:
+            raise ValueError("null for a column that is never null")
+        return
+    kind = key.column.type
+    if isinstance(kind, DateTime):
+        if not isinstance(value, datetime) or (value.tzinfo is not None) != bool(kind.timezone):
+            raise ValueError("not a timestamp (with a time zone when the column has one)")
+        if value.tzinfo is not None:
+            try:
+                value.astimezone(UTC)  # asyncpg sends it in UTC
+            except OverflowError as exc:
+                raise ValueError("outside years 1 to 9999 in UTC") from exc
+    elif isinstance(kind, Date):
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise ValueError("not a date")
+    elif isinstance(kind, Uuid):
+        if not isinstance(value, uuid.UUID):
+            raise ValueError("not a UUID")
+    elif isinstance(kind, Integer):
+        bits = next(b for t, b in _INT_BITS if isinstance(kind, t))
+        if type(value) is not int or not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+            raise ValueError(f"not a {bits}-bit integer")
+    elif isinstance(kind, String):
+        if not isinstance(value, str) or len(value) > (kind.length or MAX_TEXT_PART):
+            raise ValueError("not a text of the column's length")
+        if "\x00" in value:
+            raise ValueError("Postgres text cannot hold NUL")
+        value.encode("utf-8")  # UnicodeEncodeError (a ValueError) for a lone surrogate
+    else:  # pragma: no cover - SortKey refuses other columns
+        raise ValueError("not a column a cursor can carry")
+
+
+def _invalid(field: str) -> ServiceError:
+    return ServiceError.single(
+        field, f"{field} is not a cursor of this list", ErrorCode.INVALID_CURSOR
+    )
+
+
+def check_cursor_values(
+    keys: Sequence[SortKey], values: Sequence[Any], field: str = "after"
+) -> None:
+    """Every part of a decoded cursor fits its sort key's column, or INVALID_CURSOR on `field`."""
+    if len(values) != len(keys):
+        raise _invalid(field)
+    try:
+        for key, value in zip(keys, values, strict=True):
+            _check_part(key, value)
+    except ValueError as exc:
+        raise _invalid(field) from exc
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
+    # The format is also written in SQL by the compiled read path (app.graphql.compiled
+    # .sqltext): change both or neither.
     raw = json.dumps([_encode_value(v) for v in values], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, size: int, field: str = "after") -> list[Any]:
+def decode_cursor(cursor: str, keys: Sequence[SortKey] | int, field: str = "after") -> list[Any]:
+    """The parts of a cursor issued for `keys`, each checked against its column (type and
+    range), or a user error naming `field` with INVALID_CURSOR: never a value SQL would fail
+    on. With a number of parts instead of keys, only the shape is checked here, and
+    seek_condition checks the parts."""
+    size = keys if isinstance(keys, int) else len(keys)
+    if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_LENGTH:
+        raise _invalid(field)
+    if not _BASE64URL.fullmatch(cursor):
+        raise _invalid(field)
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list) or len(values) != size:
-            raise ValueError
-        return [_decode_value(v) for v in values]
-    except (ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise ServiceError.single(field, "not a valid cursor", ErrorCode.INVALID) from exc
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
+        parts = json.loads(raw)
+        if not isinstance(parts, list) or len(parts) != size:
+            raise ValueError("not a list of the key's parts")
+        values = [_decode_value(v) for v in parts]
+    except (ValueError, TypeError, binascii.Error, RecursionError) as exc:
+        raise _invalid(field) from exc
+    if not isinstance(keys, int):
+        check_cursor_values(keys, values, field)
+    return values
 
 
-def seek_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
-    """Rows strictly after `values` in the order `keys` describes (mixed directions allowed)."""
+def seek_condition(
+    keys: Sequence[SortKey], values: Sequence[Any], field: str = "after"
+) -> ColumnElement[bool]:
+    """Rows strictly after `values` in the order `keys` describes (mixed directions allowed).
+    The values are checked against the keys' columns first (INVALID_CURSOR on `field`)."""
+    check_cursor_values(keys, values, field)
     clauses = []
     for i, key in enumerate(keys):
         equal_prefix = [keys[j].column == values[j] for j in range(i)]
@@ -104,7 +221,7 @@ def apply_keyset(
     stmt: Select[Any], keys: Sequence[SortKey], first: int, after: str | None
 ) -> Select[Any]:
     if after:
-        stmt = stmt.where(seek_condition(keys, decode_cursor(after, len(keys))))
+        stmt = stmt.where(seek_condition(keys, decode_cursor(after, keys)))
     return stmt.order_by(*order_by(keys)).limit(first + 1)
 
 

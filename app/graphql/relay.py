@@ -53,7 +53,10 @@ class PageInfo:
 @strawberry.type
 class Edge(Generic[T]):
     node: T
-    cursor: str
+    cursor: str = strawberry.field(
+        description="Opaque: pass it as `after` to this same list for the rows after this one. "
+        "Any other value (altered, or a cursor of another list) is refused with INVALID_CURSOR."
+    )
 
 
 @strawberry.type

@@ -34,6 +34,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from app.graphql.context import Context, operation_scope
+from app.middleware import json_depth_exceeds
 
 # graphql-transport-ws's "Forbidden": the token that opened the socket is no longer valid.
 TOKEN_EXPIRED_CODE = 4403
@@ -138,19 +139,27 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         await super().cleanup()
 
 
-def bounded_messages(receive: Receive, send: Send, max_bytes: int) -> tuple[Receive, Send]:
-    """A WebSocket message over `max_bytes` closes the socket with 1009 (message too big)."""
+def bounded_messages(
+    receive: Receive, send: Send, max_bytes: int, max_json_depth: int
+) -> tuple[Receive, Send]:
+    """A WebSocket message over `max_bytes` closes the socket with 1009 (message too big); one
+    nested deeper than `max_json_depth` with 1007 (invalid payload), before it is parsed."""
     closed = False
 
-    async def bounded_receive() -> Message:
+    async def close(code: int, reason: str) -> Message:
         nonlocal closed
+        closed = True
+        await send({"type": "websocket.close", "code": code, "reason": reason})
+        return {"type": "websocket.disconnect", "code": code}
+
+    async def bounded_receive() -> Message:
         message = await receive()
         if message["type"] == "websocket.receive":
-            size = len(message.get("text") or "") + len(message.get("bytes") or b"")
-            if size > max_bytes:
-                closed = True
-                await send({"type": "websocket.close", "code": 1009, "reason": "message too big"})
-                return {"type": "websocket.disconnect", "code": 1009}
+            text = message.get("text") or ""
+            if len(text) + len(message.get("bytes") or b"") > max_bytes:
+                return await close(1009, "message too big")
+            if text and json_depth_exceeds(text, max_json_depth):
+                return await close(1007, "message nested too deeply")
         return message
 
     async def guarded_send(message: Message) -> None:

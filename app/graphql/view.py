@@ -217,7 +217,9 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            receive, send = bounded_messages(receive, send, self.settings.max_ws_message_bytes)
+            receive, send = bounded_messages(
+                receive, send, self.settings.max_ws_message_bytes, self.settings.max_json_depth
+            )
             await super().__call__(scope, receive, send)
             return
         if scope["type"] != "http":  # pragma: no cover - Starlette routes only these here

@@ -77,7 +77,7 @@ async def test_incident_filters_and_nested_pagination(gql: GraphQLClient, org: O
     assert seen == ["c0", "c1", "c2", "c3", "c4"]
 
     bad = await gql(query, {"after": "not-a-cursor"}, token=org.token())
-    assert bad["errors"][0]["extensions"] == {"field": "after", "code": "INVALID"}
+    assert bad["errors"][0]["extensions"] == {"field": "after", "code": "INVALID_CURSOR"}
     too_many = await gql("{ students(first: 1000) { edges { node { id } } } }", token=org.token())
     assert too_many["errors"][0]["message"] == "first must be between 0 and 100"
 

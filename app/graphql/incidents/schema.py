@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.core.errors import ErrorCode
+from app.core import contracts as C
+from app.core.errors import ErrorCode, FieldError, ServiceError
 from app.core.pagination import Page, check_first
 from app.graphql.context import Info
+from app.graphql.contracts import limited_argument
 from app.graphql.errors import UserError
 from app.graphql.incidents.inputs import (
     CorrectIncidentInput,
@@ -21,7 +25,7 @@ from app.graphql.incidents.inputs import (
     VoidIncidentInput,
 )
 from app.graphql.incidents.types import Incident, StrikeChange
-from app.graphql.mutations import Refused, in_transaction
+from app.graphql.mutations import Refused, in_own_transaction, in_transaction
 from app.graphql.permissions import ALL_ROLES, TEACHING, allow, roles_note
 from app.graphql.queries import read
 from app.graphql.relay import Connection, connection_from_page, parse_id
@@ -40,8 +44,8 @@ class IncidentQueries:
     async def incidents(
         self,
         info: Info,
-        first: int | None = 20,
-        after: str | None = None,
+        first: Annotated[int | None, limited_argument(C.PageSize)] = 20,
+        after: Annotated[str | None, limited_argument(C.Cursor)] = None,
         filter: IncidentFilter | None = None,
     ) -> Connection[Incident]:
         n = check_first(first, info.context.settings.max_page_size)
@@ -64,18 +68,31 @@ class LogIncidentPayload:
     )
 
 
-@strawberry.type
+@strawberry.type(description="What became of one item of a logIncidents batch.")
 class LogIncidentsResult:
-    index: int
-    incident: Incident | None
-    errors: list[UserError]
+    index: int = strawberry.field(description="The item's position in `items`, from 0.")
+    incident: Incident | None = strawberry.field(
+        description="The incident logged (or, with created: false, logged before under the "
+        "same clientId); null when the item failed."
+    )
+    errors: list[UserError] = strawberry.field(
+        description="Why the item failed, and nothing of it was written: empty when it was "
+        "logged. (An INTERNAL_SERVER_ERROR that broke off the commit itself leaves that "
+        "unknown: resend such an item with its clientId.)"
+    )
     created: bool
 
 
-@strawberry.type
+@strawberry.type(
+    description="Either `errors` is non-empty and nothing was logged, or `errors` is empty and "
+    "`results` has one entry per item, in order, saying what became of it."
+)
 class LogIncidentsPayload:
     results: list[LogIncidentsResult]
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(
+        description="Why the batch was refused as a whole: every problem of every invalid item, "
+        "each naming `items[i].field`. Nothing was logged."
+    )
 
 
 @strawberry.type
@@ -126,6 +143,46 @@ async def _log(info: Info, item: LogIncidentInput) -> LogIncidentPayload:
     )
 
 
+def _check(item: LogIncidentInput, now: datetime) -> list[FieldError]:
+    """What is wrong with an item before anything is written: its fields, by the same rule
+    that logging applies (a student that does not exist is found out when logging it)."""
+    try:
+        service.validate_new(item.to_data(), now)  # to_data is a copy: validating fills it
+    except ServiceError as exc:
+        return exc.errors
+    return []
+
+
+def _item_errors(index: int, errors: list[FieldError] | list[UserError]) -> list[UserError]:
+    return [
+        UserError(
+            field=f"items[{index}].{e.field}" if e.field else f"items[{index}]",
+            message=e.message,
+            code=e.code,
+        )
+        for e in errors
+    ]
+
+
+async def _log_item(info: Info, index: int, item: LogIncidentInput) -> LogIncidentsResult:
+    """One item of a batch, in a transaction of its own; whatever fails, it has a result."""
+    result = await in_own_transaction(
+        info,
+        lambda s, actor: flows.log_incident(s, actor=actor, data=item.to_data()),
+        where=f"{info.path.key}.items[{index}]",
+    )
+    if isinstance(result, Refused):
+        return LogIncidentsResult(
+            index=index, incident=None, errors=_item_errors(index, result.errors), created=False
+        )
+    return LogIncidentsResult(
+        index=index,
+        incident=Incident.from_model(result.incident),
+        errors=[],
+        created=result.created,
+    )
+
+
 @strawberry.type
 class IncidentMutations:
     @strawberry.mutation(
@@ -138,8 +195,12 @@ class IncidentMutations:
 
     @strawberry.mutation(
         permission_classes=[allow(*ALL_ROLES)],
-        description=f"Log up to {MAX_BATCH} incidents (offline sync): each item commits on its "
-        "own, in order, and gets its own result. " + roles_note(*ALL_ROLES),
+        description=f"Log up to {MAX_BATCH} incidents (offline sync). Every item is checked "
+        "first: if any is invalid, nothing is logged and `errors` names every problem. Then "
+        "each item commits on its own, in order, and `results` answers every item: its "
+        "incident, or the errors of an item that failed (a student not found, a clientId "
+        "conflict, an internal error with its errorId), which does not stop the others. "
+        + roles_note(*ALL_ROLES),
     )
     async def log_incidents(self, info: Info, input: LogIncidentsInput) -> LogIncidentsPayload:
         if len(input.items) > MAX_BATCH:
@@ -153,21 +214,18 @@ class IncidentMutations:
                     )
                 ],
             )
-        results = []
-        for index, item in enumerate(input.items):
-            one = await _log(info, item)
-            results.append(
-                LogIncidentsResult(
-                    index=index,
-                    incident=one.incident,
-                    errors=[
-                        UserError(field=f"items[{index}].{e.field}", message=e.message, code=e.code)
-                        for e in one.errors
-                    ],
-                    created=one.created,
-                )
-            )
-        return LogIncidentsPayload(results=results, errors=[])
+        now = datetime.now(UTC)
+        invalid = [
+            error
+            for index, item in enumerate(input.items)
+            for error in _item_errors(index, _check(item, now))
+        ]
+        if invalid:
+            return LogIncidentsPayload(results=[], errors=invalid)
+        return LogIncidentsPayload(
+            results=[await _log_item(info, index, item) for index, item in enumerate(input.items)],
+            errors=[],
+        )
 
     @strawberry.mutation(
         permission_classes=[allow(*TEACHING)],
