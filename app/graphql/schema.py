@@ -30,6 +30,7 @@ from app.graphql.attendance.dataloaders import AttendanceDayByIdLoader
 from app.graphql.attendance.schema import AttendanceMutations, AttendanceQueries
 from app.graphql.attendance.types import AttendanceDay
 from app.graphql.audit.schema import AuditQueries
+from app.graphql.compiled.extension import CompiledReads
 from app.graphql.context import Info
 from app.graphql.contracts import limited_argument
 from app.graphql.door import DoorChecks, RequestLogging
@@ -184,6 +185,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: DoorChecks(
                 max_cost=settings.max_query_cost, max_page_size=settings.max_page_size
             ),
+            # After the door: only operations the resolver path would run get compiled.
+            CompiledReads,
             RequestLogging,
         ],
     )
