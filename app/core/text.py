@@ -1,7 +1,7 @@
 """The one rule for text coming in from outside (GraphQL, CSV rows, webhook bodies).
 
-Postgres refuses NUL in text, and other C0 control characters are never meant in a name or
-a note (they come from binary pasted by mistake, or from someone probing). Tab, newline and
+Postgres refuses NUL in text (and lone surrogates, which are no characters at all), and
+other C0 control characters are never meant in a name or a note (they come from binary pasted by mistake, or from someone probing). Tab, newline and
 carriage return are kept. Text is NFC-normalised, so the same name typed on two keyboards is
 stored, compared and searched as the same string.
 """
@@ -13,7 +13,9 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls but tab, newline and CR; DEL; and lone surrogates (JSON can carry "\ud800",
+# which no UTF-8 column can store: the driver's error would quote the text).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def control_character(value: str) -> str | None:

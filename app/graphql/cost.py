@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -69,6 +70,10 @@ def operation_cost(
         "subscription": schema.subscription_type,
     }[operation.operation.value]
 
+    # A fragment costs the same wherever it is spread (page sizes come from the variables,
+    # not from the place): computed once, so `...F ...F` nested n deep is not 2^n walks.
+    fragment_costs: dict[str, int] = {}
+
     def selection_cost(
         selection_set: SelectionSetNode | None, parent: Any, seen: frozenset[str]
     ) -> int:
@@ -84,8 +89,13 @@ def operation_cost(
                 if field is None:  # __typename and introspection: one each
                     total += 1
                     continue
-                below = selection_cost(selection.selection_set, get_named_type(field.type), seen)
-                total += 1 + _page_size(selection, field, variables, max_page) * below
+                size = _page_size(selection, field, variables, max_page)
+                below = (
+                    selection_cost(selection.selection_set, get_named_type(field.type), seen)
+                    if size
+                    else 0
+                )
+                total += 1 + size * below
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 target = schema.get_type(condition.name.value) if condition else parent
@@ -95,10 +105,49 @@ def operation_cost(
                 fragment = fragments.get(name)
                 if fragment is None or name in seen:  # validation refuses cycles anyway
                     continue
-                target = schema.get_type(fragment.type_condition.name.value)
-                total += selection_cost(fragment.selection_set, target, seen | {name})
+                if name not in fragment_costs:
+                    target = schema.get_type(fragment.type_condition.name.value)
+                    fragment_costs[name] = selection_cost(
+                        fragment.selection_set, target, seen | {name}
+                    )
+                total += fragment_costs[name]
             if total > limit:
                 return total
         return total
 
     return selection_cost(operation.selection_set, root, frozenset())
+
+
+def expanded_size(document: DocumentNode, limit: int) -> int:
+    """How many selections the document has once its fragments are spread out, counted with
+    each fragment's size computed once; stops past `limit`. Validation rules (the depth
+    limiter among them) walk the expanded tree, so a few hundred tokens of fragments spread
+    twice at each of a dozen levels would cost them minutes: this is checked first."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    sizes: dict[str, int] = {}
+
+    def size(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> int:
+        total = 0
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                total += 1 + size(selection.selection_set, seen)
+            elif isinstance(selection, InlineFragmentNode):
+                total += size(selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in seen or name not in fragments:  # validation refuses these
+                    continue
+                if name not in sizes:
+                    sizes[name] = size(fragments[name].selection_set, seen | {name})
+                total += sizes[name]
+            if total > limit:
+                return total
+        return total
+
+    total = 0
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            total += size(definition.selection_set, frozenset())
+    return total

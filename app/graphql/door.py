@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -15,7 +16,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from app.graphql.cost import operation_cost
+from app.graphql.cost import expanded_size, operation_cost
 from app.logs import current_request
 
 
@@ -68,6 +69,30 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
     if name is None:
         return operations[0] if len(operations) == 1 else None
     return next((op for op in operations if op.name and op.name.value == name), None)
+
+
+MAX_EXPANDED_SELECTIONS = 20_000
+
+
+class FragmentExpansionLimit(SchemaExtension):
+    """Refuses, before validation, a document whose fragments spread out to more than
+    MAX_EXPANDED_SELECTIONS selections (see cost.expanded_size). Its size is cached with the
+    parsed document."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        document = self.execution_context.graphql_document
+        if document is not None and _too_large(document):
+            raise GraphQLError(
+                f"This document spreads its fragments out to more than "
+                f"{MAX_EXPANDED_SELECTIONS} selections",
+                extensions={"code": "QUERY_TOO_COMPLEX"},
+            )
+
+
+@lru_cache(maxsize=512)
+def _too_large(document: DocumentNode) -> bool:
+    return expanded_size(document, MAX_EXPANDED_SELECTIONS) > MAX_EXPANDED_SELECTIONS
 
 
 class RequestLogging(SchemaExtension):

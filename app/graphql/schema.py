@@ -33,7 +33,7 @@ from app.graphql.audit.schema import AuditQueries
 from app.graphql.compiled.extension import CompiledReads
 from app.graphql.context import Info
 from app.graphql.contracts import limited_argument
-from app.graphql.door import DoorChecks, RequestLogging
+from app.graphql.door import DoorChecks, FragmentExpansionLimit, RequestLogging
 from app.graphql.incidents.dataloaders import IncidentByIdLoader
 from app.graphql.incidents.schema import IncidentMutations, IncidentQueries
 from app.graphql.incidents.types import Incident
@@ -181,6 +181,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             # Clients send the same few documents over and over: parse and validate each once.
             lambda: ParserCache(maxsize=512),
+            # Before validation: the limiters walk the tree with its fragments spread out.
+            FragmentExpansionLimit,
             lambda: ValidationCache(maxsize=512),
             lambda: DoorChecks(
                 max_cost=settings.max_query_cost, max_page_size=settings.max_page_size

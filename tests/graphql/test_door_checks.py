@@ -102,3 +102,47 @@ async def test_cost_uses_the_variables(gql: GraphQLClient, org: Org) -> None:
 async def test_the_class_view_is_well_within_the_limit(gql: GraphQLClient, org: Org) -> None:
     body = await gql(CLASS_VIEW, {"c": "7A"}, token=org.token(Role.TEACHER))
     assert "errors" not in body, body
+
+
+def _doubling(depth: int) -> str:
+    """Fragments each spreading the next one twice: 2^depth selections once spread out."""
+    chain = [f"fragment D{i} on Student {{ ...D{i + 1} ...D{i + 1} }}" for i in range(depth)]
+    chain.append(f"fragment D{depth} on Student {{ id name }}")
+    return "{ students(first: 0) { edges { node { ...D0 } } } } " + " ".join(chain)
+
+
+async def test_fragments_spread_exponentially_are_refused_quickly(
+    gql: GraphQLClient, org: Org
+) -> None:
+    # Without the check, validating this (2^24 selections spread out) takes hours: the
+    # test's timeout (pytest-timeout) fails it.
+    body = await gql(_doubling(24), token=org.token())
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+async def test_fragments_spread_a_few_times_are_fine(gql: GraphQLClient, org: Org) -> None:
+    body = await gql(_doubling(4), token=org.token())
+    assert "errors" not in body, body
+
+
+async def test_a_lone_surrogate_is_refused_naming_the_field(gql: GraphQLClient, org: Org) -> None:
+    import json
+
+    sid = await upsert(gql, org, "SUR1")
+    variables = {
+        "input": {
+            "studentId": sid,
+            "kind": "NEGATIVE",
+            "category": "late",
+            "note": "a\ud800b",
+            "clientId": "6f1c1a9e-4e0c-4d6b-9a57-0f7f3c1d2b11",
+        }
+    }
+    # JSON may carry a lone surrogate as an escape; the test client would refuse to encode it.
+    response = await gql.http.post(
+        "/graphql",
+        content=json.dumps({"query": LOG, "variables": variables}),
+        headers={"Authorization": f"Bearer {org.token()}", "content-type": "application/json"},
+    )
+    (error,) = response.json()["data"]["logIncident"]["errors"]
+    assert (error["field"], error["code"]) == ("note", "INVALID_CHARACTERS")
