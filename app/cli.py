@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 from app.config import Settings, get_settings
 from app.db import Database
 from app.devservices import EmbeddedServices
+from app.logs import configure_logging
 from app.orgs.models import Org, Role
 
 if TYPE_CHECKING:
@@ -194,14 +195,13 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     os.environ.update(_export_env(runtime))
     get_settings.cache_clear()
     try:
-        import logging.config
-
-        from arq.logs import default_log_config
         from arq.worker import run_worker
 
         from workers.settings import WorkerSettings
 
-        logging.config.dictConfig(default_log_config(verbose=False))
+        # Logging is the app's (LOG_FORMAT), set up in the worker's startup: arq's own
+        # dictConfig would print every line twice, once as plain text.
+        configure_logging(get_settings().log_format or "json", get_settings().log_level)
         run_worker(WorkerSettings)  # type: ignore[arg-type]
     except KeyboardInterrupt:
         pass
@@ -290,12 +290,16 @@ def cmd_risk_recompute(args: argparse.Namespace, settings: Settings) -> int:
     if args.org and not results:
         print(f"error: no organisation {args.org!r}", file=sys.stderr)
         return 1
+    failed = [r for r in results if r.error_id]
     for r in results:
+        if r.error_id:
+            print(f"error: {r.org_slug}: recompute failed (errorId {r.error_id})", file=sys.stderr)
+            continue
         print(
             f"{r.org_slug}: {r.evaluated} students evaluated, {r.changed} changed"
             + (f", {r.skipped} busy (left for the next sweep)" if r.skipped else "")
         )
-    return 0
+    return 1 if failed else 0
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 import time
+import traceback
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -48,6 +49,58 @@ def current_request() -> RequestEntry | None:
 
 def new_error_id() -> str:
     return uuid.uuid4().hex[:16]
+
+
+INTERNAL_ERROR = "Internal server error"
+_errors = logging.getLogger("schoolgraph.errors")
+
+
+def log_internal(exc: BaseException, *, where: str) -> str:
+    """Log an exception of ours under a new error id (also put on the request's line) and
+    return the id, for the client's `Internal server error` answer. What is logged is
+    `describe(exc)` and the stack's frames: never an exception's text from the database
+    driver, which quotes row values (`DETAIL: Failing row contains (...)`, a bad argument)."""
+    error_id = new_error_id()
+    _errors.error(
+        "internal error %s at %s: %s",
+        error_id,
+        where,
+        describe(exc),
+        extra={"error_id": error_id, "stack": "".join(traceback.format_tb(exc.__traceback__))},
+    )
+    entry = current_request()
+    if entry is not None:
+        entry.error_ids.append(error_id)
+    return error_id
+
+
+def describe(exc: BaseException) -> str:
+    """The exception chain without data: for database errors the class, SQLSTATE, the table,
+    column or constraint and the SQL statement (its parameters are placeholders); for the
+    others their class and message."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        parts.append(_describe_one(current))
+        current = current.__cause__ or current.__context__
+    return " <- ".join(parts)
+
+
+def _describe_one(exc: BaseException) -> str:
+    name = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    if name.startswith(("asyncpg.", "sqlalchemy.")):
+        details = [name]
+        for attribute in ("sqlstate", "table_name", "column_name", "constraint_name"):
+            value = getattr(exc, attribute, None)
+            if isinstance(value, str) and value:
+                details.append(f"{attribute}={value}")
+        statement = getattr(exc, "statement", None)
+        if isinstance(statement, str):
+            details.append(f"statement={' '.join(statement.split())[:2000]}")
+        return " ".join(details)
+    return f"{name}: {str(exc)[:500]}"
 
 
 def configure_logging(fmt: str, level: str = "INFO") -> None:

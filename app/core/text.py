@@ -1,9 +1,10 @@
 """The one rule for text coming in from outside (GraphQL, CSV rows, webhook bodies).
 
 Postgres refuses NUL in text (and lone surrogates, which are no characters at all), and
-other C0 control characters are never meant in a name or a note (they come from binary pasted by mistake, or from someone probing). Tab, newline and
-carriage return are kept. Text is NFC-normalised, so the same name typed on two keyboards is
-stored, compared and searched as the same string.
+other C0 control characters are never meant in a name or a note (they come from binary
+pasted by mistake, or from someone probing). Tab, newline and carriage return are kept.
+Text is NFC-normalised, so the same name typed on two keyboards is stored, compared and
+searched as the same string.
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -13,13 +12,9 @@ from app.auth.principal import Principal
 from app.core.errors import ErrorCode, ServiceError
 from app.graphql.context import Info
 from app.graphql.errors import UserError, user_errors
-from app.logs import current_request, new_error_id
+from app.logs import INTERNAL_ERROR, log_internal
 
 R = TypeVar("R")
-
-log = logging.getLogger("schoolgraph.errors")
-
-INTERNAL_ERROR = "Internal server error"
 
 
 @dataclass
@@ -51,24 +46,12 @@ async def in_own_transaction(
         return Refused([internal_error(exc, where=where)])
 
 
-def internal_error(exc: BaseException, *, where: str, field: str | None = None) -> UserError:
+def internal_error(exc: BaseException, *, where: str) -> UserError:
     """An exception of ours as a user error, the way Schema.process_errors masks one: the
-    client gets `Internal server error` and an error id, the log the detail under that id
-    (SQL without its parameters, see db.create_engine), the request line the id."""
-    error_id = new_error_id()
-    log.error(
-        "internal error %s at %s: %s",
-        error_id,
-        where,
-        type(exc).__name__,
-        exc_info=(type(exc), exc, exc.__traceback__),
-        extra={"error_id": error_id},
-    )
-    entry = current_request()
-    if entry is not None:
-        entry.error_ids.append(error_id)
+    client gets `Internal server error` and an error id, the log the detail under that id."""
+    error_id = log_internal(exc, where=where)
     return UserError(
-        field=field,
+        field=None,
         message=f"{INTERNAL_ERROR} (errorId {error_id})",
         code=ErrorCode.INTERNAL_SERVER_ERROR,
     )

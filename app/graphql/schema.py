@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -45,10 +44,8 @@ from app.graphql.permissions import ALL_ROLES, STAFF, allow
 from app.graphql.relay import Node, from_global_id
 from app.graphql.students.schema import StudentMutations, StudentQueries
 from app.graphql.students.types import Student
-from app.logs import current_request, new_error_id
+from app.logs import INTERNAL_ERROR, current_request, log_internal
 from app.orgs.models import Role
-
-log = logging.getLogger("schoolgraph.errors")
 
 
 @strawberry.type(description="The caller, as their token says.")
@@ -116,9 +113,6 @@ Mutation = merge_types(
 )
 
 
-INTERNAL_ERROR = "Internal server error"
-
-
 class Schema(strawberry.Schema):
     """What reaches the client of an error, and what reaches the log.
 
@@ -141,20 +135,11 @@ class Schema(strawberry.Schema):
                 error.message = first.message
                 error.extensions = {"field": first.field, "code": first.code.value}
             elif original is not None and not isinstance(original, GraphQLError):
-                error_id = new_error_id()
-                log.error(
-                    "internal error %s at %s: %s",
-                    error_id,
-                    ".".join(str(p) for p in error.path or ()),
-                    type(original).__name__,
-                    exc_info=(type(original), original, original.__traceback__),
-                    extra={"error_id": error_id},
-                )
+                where = ".".join(str(p) for p in error.path or ()) or "operation"
+                error_id = log_internal(original, where=where)
                 error.message = INTERNAL_ERROR
                 error.extensions = {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id}
                 error.original_error = None
-                if entry is not None:
-                    entry.error_ids.append(error_id)
             if entry is not None:
                 code = (error.extensions or {}).get("code")
                 entry.error_codes.append(str(code) if code else "GRAPHQL_ERROR")

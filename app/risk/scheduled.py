@@ -14,7 +14,6 @@ own transaction recomputes their risk, and the next sweep sees them again.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,13 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import system_principal
 from app.db import Database
+from app.logs import log_internal
 from app.orgs import service as orgs
 from app.orgs.models import Org
 from app.orgs.policy import OrgPolicy, local_midnight
 from app.risk import service as risk
 from app.students.models import Student
-
-log = logging.getLogger(__name__)
 
 BATCH = 500
 
@@ -56,6 +54,7 @@ class SweepResult:
     evaluated: int = 0
     changed: int = 0  # history rows written: tier or contributing factors changed
     skipped: int = 0  # locked by a concurrent change, left for the next sweep
+    error_id: str | None = None  # the org's sweep failed: the log has the detail
 
     def add(self, other: SweepResult) -> None:
         self.evaluated += other.evaluated
@@ -80,8 +79,11 @@ async def due_students(
 
 
 async def _recompute_batch(
-    db: Database, org: Org, policy: OrgPolicy, ids: list[uuid.UUID], now: datetime, trigger: str
+    db: Database, org: Org, ids: list[uuid.UUID], trigger: str, at: datetime | None
 ) -> SweepResult:
+    """One batch in its own transaction. The time and the policy are read after the rows are
+    locked: an incident committed, or a threshold changed, since the sweep began is seen, so
+    a batch never writes an older picture over a newer one."""
     result = SweepResult(org.slug)
     actor = system_principal(org.id, org.slug, sub="risk-sweep")
     async with db.transaction(org.id) as session:
@@ -94,6 +96,8 @@ async def _recompute_batch(
                 )
             ).scalars()
         )
+        now = at or datetime.now(UTC)
+        policy = await orgs.get_policy(session, org_id=org.id)
         changes = await risk.recompute(
             session, actor=actor, student_ids=locked, trigger=trigger, now=now, policy=policy
         )
@@ -107,10 +111,9 @@ async def recompute_org(
     db: Database, org: Org, *, now: datetime | None = None, everyone: bool = False
 ) -> SweepResult:
     """Recompute the org's students that are due (or `everyone`), in batches of BATCH, each
-    batch its own short transaction."""
-    now = now or datetime.now(UTC)
+    batch its own short transaction. `now` fixes the clock (tests, replays); by default each
+    batch reads it when it starts."""
     async with db.transaction(org.id) as session:
-        policy = await orgs.get_policy(session, org_id=org.id)
         if everyone:
             ids = list(
                 (
@@ -120,11 +123,14 @@ async def recompute_org(
                 ).scalars()
             )
         else:
-            ids = await due_students(session, org_id=org.id, policy=policy, now=now)
+            policy = await orgs.get_policy(session, org_id=org.id)
+            ids = await due_students(
+                session, org_id=org.id, policy=policy, now=now or datetime.now(UTC)
+            )
     total = SweepResult(org.slug)
     trigger = "recompute" if everyone else "schedule"
     for start in range(0, len(ids), BATCH):
-        total.add(await _recompute_batch(db, org, policy, ids[start : start + BATCH], now, trigger))
+        total.add(await _recompute_batch(db, org, ids[start : start + BATCH], trigger, now))
     return total
 
 
@@ -135,8 +141,8 @@ async def sweep(
     now: datetime | None = None,
     everyone: bool = False,
 ) -> list[SweepResult]:
-    """Recompute due students of every org (or of `org_slug`). An org that fails is logged
-    and the sweep goes on with the next one."""
+    """Recompute due students of every org (or of `org_slug`). An org that fails is logged,
+    answered with its error id, and the sweep goes on with the next one."""
     async with db.admin_transaction() as session:
         stmt = select(Org).order_by(Org.slug)
         if org_slug is not None:
@@ -146,6 +152,7 @@ async def sweep(
     for org in all_orgs:
         try:
             results.append(await recompute_org(db, org, now=now, everyone=everyone))
-        except Exception:
-            log.exception("risk sweep failed for org %s", org.slug)
+        except Exception as exc:
+            error_id = log_internal(exc, where=f"risk sweep of {org.slug}")
+            results.append(SweepResult(org.slug, error_id=error_id))
     return results

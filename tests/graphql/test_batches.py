@@ -117,7 +117,7 @@ async def test_a_failure_inside_the_service_is_that_items_answer(
     # The detail is in the log under the id the client got, never with the client.
     logged = captured_log.getvalue()
     assert f"internal error {match[1]} at logIncidents.items[3]" in logged
-    assert "injected fault" in logged and "injected fault" not in str(body)
+    assert "sqlstate=P0001" in logged and "injected fault" not in str(body) + logged
 
     # The client resends only what was not acknowledged: no incident is doubled.
     body = await gql(LOG_MANY, {"input": {"items": [batch[3]]}}, token=org.token())
