@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     max_ws_message_bytes: int = Field(default=1_048_576, ge=1024)
     # Per transaction; a runaway statement is cancelled instead of holding a connection.
     db_statement_timeout_ms: int = Field(default=5_000, ge=0)
+    # A new connection to a Postgres that does not answer gives up after this (seconds).
+    db_connect_timeout: float = Field(default=5.0, gt=0)
     # Each readiness check answers within this (seconds), or counts as down.
     readiness_timeout: float = Field(default=1.5, gt=0)
     # Per-subject rate limit over Redis, e.g. "300/minute" or "20/second;1000/hour". Off if unset.

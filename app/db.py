@@ -67,13 +67,19 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
     # Bound parameters are student names and note text: never in an exception's message,
     # and so never in a log line.
     if settings.db_null_pool:
-        return create_async_engine(database_url, poolclass=NullPool, hide_parameters=True)
+        return create_async_engine(
+            database_url,
+            poolclass=NullPool,
+            hide_parameters=True,
+            connect_args={"timeout": settings.db_connect_timeout},
+        )
     return create_async_engine(
         database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
         hide_parameters=True,
+        connect_args={"timeout": settings.db_connect_timeout},
     )
 
 

@@ -6,8 +6,9 @@ import time
 import uuid
 
 from app.auth.principal import Principal
-from app.auth.tokens import InvalidToken, TokenVerifier
+from app.auth.tokens import AuthUnavailable, InvalidToken, TokenVerifier
 from app.db import Database
+from app.logs import log_internal
 from app.orgs import service as orgs
 
 _ORG_TTL_SECONDS = 60.0
@@ -36,7 +37,10 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise InvalidToken("expected 'Authorization: Bearer <jwt>'")
         claims = await self.verifier.verify(token.strip())
-        org_id = await self._org_id(claims.org)
+        try:
+            org_id = await self._org_id(claims.org)
+        except Exception as exc:  # the database is down or hangs: ours, not the caller's
+            raise AuthUnavailable(log_internal(exc, where="looking up the token's org")) from exc
         if org_id is None:
             raise InvalidToken("unknown organisation")
         return Principal(

@@ -10,11 +10,21 @@ from typing import Any
 import jwt
 
 from app.core.text import control_character
+from app.logs import log_internal
 from app.orgs.models import Role
 
 
 class InvalidToken(Exception):
     pass
+
+
+class AuthUnavailable(Exception):
+    """The token could not be checked for a reason of ours (the database, the identity
+    provider's keys): a 503, not a 401. The detail is logged under `error_id`."""
+
+    def __init__(self, error_id: str) -> None:
+        super().__init__(error_id)
+        self.error_id = error_id
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,8 @@ class TokenVerifier:
                 )
             else:
                 raise InvalidToken("unsupported token algorithm")
+        except jwt.PyJWKClientConnectionError as exc:
+            raise AuthUnavailable(log_internal(exc, where="fetching the JWKS")) from exc
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
         org, role, sub = payload.get("org"), payload.get("role"), str(payload["sub"])

@@ -20,6 +20,7 @@ from app.auth.principal import Principal
 from app.config import Settings
 from app.db import Database
 from app.graphql.dataloaders import Loaders
+from app.ratelimit import RateLimiter
 
 
 @dataclass
@@ -50,6 +51,9 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
+    # The per-subject limit, checked for each operation on a socket (HTTP checks it once
+    # per request, in the view).
+    rate_limiter: RateLimiter | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
 
     @property

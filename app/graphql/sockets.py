@@ -45,6 +45,20 @@ def _token_expired(context: Context) -> bool:
     return context.principal is not None and context.principal.expired()
 
 
+async def _rate_limited(context: Context) -> dict[str, Any] | None:
+    """The error payload for an operation over the caller's rate limit, or None."""
+    limiter, who = context.rate_limiter, context.principal
+    if limiter is None or who is None:
+        return None
+    verdict = await limiter.check(f"{who.org_slug}:{who.sub}")
+    if verdict.allowed:
+        return None
+    return {
+        "message": f"Rate limit {verdict.limit} exceeded; retry in {verdict.retry_after} s",
+        "extensions": {"code": "RATE_LIMITED", "retryAfter": verdict.retry_after},
+    }
+
+
 async def _close(websocket: AsyncWebSocketAdapter, code: int, reason: str) -> None:
     # The client may have gone, or the socket been closed, at the same moment.
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
@@ -94,6 +108,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if self.connection_acknowledged and _token_expired(self.context):
             await _close(self.websocket, TOKEN_EXPIRED_CODE, TOKEN_EXPIRED)
             return
+        if self.connection_acknowledged and (refused := await _rate_limited(self.context)):
+            await self.websocket.send_json(
+                {"id": message["id"], "type": "error", "payload": [refused]}
+            )
+            return
         await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
@@ -121,6 +140,11 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     async def handle_start(self, message: StartMessage) -> None:
         if self.connection_acknowledged and _token_expired(self.context):
             await _close(self.websocket, TOKEN_EXPIRED_CODE, TOKEN_EXPIRED)
+            return
+        if self.connection_acknowledged and (refused := await _rate_limited(self.context)):
+            await self.websocket.send_json(
+                {"id": message["id"], "type": "error", "payload": refused}
+            )
             return
         await super().handle_start(message)
 

@@ -32,7 +32,7 @@ from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
 from app.auth.service import Authenticator
-from app.auth.tokens import InvalidToken
+from app.auth.tokens import AuthUnavailable, InvalidToken
 from app.config import Settings
 from app.db import Database
 from app.graphql.compiled.extension import encode_response
@@ -52,6 +52,11 @@ ASSETS_PATH = "/static/graphiql"
 
 class Unauthorized(Exception):
     pass
+
+
+class Unavailable(Exception):
+    def __init__(self, error_id: str) -> None:
+        super().__init__(f"Authentication is unavailable; try again (errorId {error_id})")
 
 
 class RateLimited(Exception):
@@ -245,6 +250,10 @@ class GraphQLView(GraphQL[Context, None]):
                 code="UNAUTHENTICATED",
                 headers={"WWW-Authenticate": 'Bearer realm="schoolgraph"'},
             )
+        except Unavailable as exc:
+            response = error_response(
+                str(exc), 503, media_type, code="SERVICE_UNAVAILABLE", headers={"Retry-After": "1"}
+            )
         except RateLimited as exc:
             response = error_response(
                 str(exc),
@@ -259,7 +268,12 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(
-            db=self.db, settings=self.settings, principal=None, request=request, response=response
+            db=self.db,
+            settings=self.settings,
+            principal=None,
+            request=request,
+            response=response,
+            rate_limiter=self.rate_limiter,
         )
         if isinstance(request, WebSocket):
             return context
@@ -269,6 +283,8 @@ class GraphQLView(GraphQL[Context, None]):
             context.principal = await self.auth.authenticate(request.headers.get("authorization"))
         except InvalidToken as exc:
             raise Unauthorized(str(exc)) from exc
+        except AuthUnavailable as exc:
+            raise Unavailable(exc.error_id) from exc
         _name_caller(context)
         if self.rate_limiter is not None:
             who = context.principal
@@ -280,12 +296,18 @@ class GraphQLView(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> Any:
         params: Mapping[str, Any] = context.connection_params or {}
         header = params.get("Authorization") or params.get("authorization")
-        if not header and params.get("token"):
+        if not header and isinstance(params.get("token"), str):
             header = f"Bearer {params['token']}"
         try:
-            context.principal = await self.auth.authenticate(header)
+            context.principal = await self.auth.authenticate(
+                header if isinstance(header, str) else None
+            )
         except InvalidToken as exc:
             raise ConnectionRejectionError({"reason": str(exc)}) from exc
+        except AuthUnavailable as exc:
+            raise ConnectionRejectionError(
+                {"reason": "authentication is unavailable", "errorId": exc.error_id}
+            ) from exc
         _name_caller(context)
         return await super().on_ws_connect(context)
 
