@@ -3,7 +3,8 @@
 Every field costs 1 for each object it is resolved on. A field taking a page size
 (`first`, `last`) or a `limit` multiplies everything selected below it by that size: its
 value from the document or the variables, else the argument's default, else the largest
-page a client may ask for. Fragments count where they are spread; `@skip`/`@include` are
+page a client may ask for. A list without a page argument multiplies by the size it
+declares (LIST_SIZE), else 1. Fragments count where they are spread; `@skip`/`@include` are
 ignored (the cost is an upper bound). So `students(first: 30) { edges { node { id name } } }`
 costs 1 + 30 x (1 + 1 + 2) = 121, and a fan-out of 100 x 100 x 100 costs over a million.
 """
@@ -31,6 +32,9 @@ from graphql import (
 )
 
 PAGE_ARGUMENTS = ("first", "last", "limit")
+# A list field without a page argument declares how long it may be, for its cost:
+# strawberry.field(metadata={LIST_SIZE: 400}). Undeclared lists count as short (1).
+LIST_SIZE = "schoolgraph.list_size"
 
 
 def _page_size(
@@ -52,7 +56,11 @@ def _page_size(
             value = default if isinstance(default, int) else None
         # A missing, null or absurd size counts as the largest page the API serves.
         sizes.append(value if isinstance(value, int) and 0 <= value <= max_page else max_page)
-    return max(sizes) if sizes else 1
+    if sizes:
+        return max(sizes)
+    definition = (field.extensions or {}).get("strawberry-definition")
+    declared = (getattr(definition, "metadata", None) or {}).get(LIST_SIZE)
+    return declared if isinstance(declared, int) else 1
 
 
 def operation_cost(

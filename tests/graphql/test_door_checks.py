@@ -146,3 +146,19 @@ async def test_a_lone_surrogate_is_refused_naming_the_field(gql: GraphQLClient, 
     )
     (error,) = response.json()["data"]["logIncident"]["errors"]
     assert (error["field"], error["code"]) == ("note", "INVALID_CHARACTERS")
+
+
+async def test_lists_without_a_page_size_count_what_they_declare(
+    gql: GraphQLClient, org: Org
+) -> None:
+    """attendance has no first: it declares 400 days, so 100 students of it cost ~400,000."""
+    body = await gql(
+        """{ students(first: 100) { edges { node { attendance { day dailyStatus percentage
+             presentPeriods scheduledPeriods allDayCode } } } } }""",
+        token=org.token(),
+    )
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    body = await gql(
+        "{ students(first: 10) { edges { node { attendance { day } } } } }", token=org.token()
+    )
+    assert "errors" not in body, body

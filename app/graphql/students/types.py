@@ -21,6 +21,7 @@ from app.graphql.attendance.dataloaders import (
 from app.graphql.attendance.types import AttendanceDay, AttendanceSummary
 from app.graphql.context import Info
 from app.graphql.contracts import limited_argument
+from app.graphql.cost import LIST_SIZE
 from app.graphql.incidents.dataloaders import IncidentsByStudentLoader, StrikeLevelByStudentLoader
 from app.graphql.incidents.types import Incident
 from app.graphql.interventions.dataloaders import InterventionsByStudentLoader
@@ -113,7 +114,11 @@ class Student(Node):
         )
         return connection_from_page(page, Incident.from_model)
 
-    @strawberry.field(permission_classes=_STAFF_ONLY, description=f"Newest first. {_STAFF_NOTE}")
+    @strawberry.field(
+        permission_classes=_STAFF_ONLY,
+        description=f"Newest first. {_STAFF_NOTE}",
+        metadata={LIST_SIZE: 400},  # two school years of days, for the query cost
+    )
     async def attendance(
         self,
         info: Info,
@@ -137,7 +142,11 @@ class Student(Node):
         )
         return AttendanceSummary.from_summary(summary)
 
-    @strawberry.field(permission_classes=_STAFF_ONLY, description=f"Newest first. {_STAFF_NOTE}")
+    @strawberry.field(
+        permission_classes=_STAFF_ONLY,
+        description=f"Newest first. {_STAFF_NOTE}",
+        metadata={LIST_SIZE: 100},
+    )
     async def assessments(
         self, info: Info, subject: Annotated[str | None, limited_argument(C.Subject)] = None
     ) -> list[Assessment] | None:
