@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,8 @@ class LoggedIncident:
     incident: Incident
     created: bool
     risk: risk.RiskChange | None
+    # Later negatives restruck because this one, logged with an earlier time, counts for them.
+    strike_changes: list[StrikeChange] = field(default_factory=list)
 
 
 async def _resent(
@@ -44,6 +46,7 @@ async def log_incident(
     session: AsyncSession, *, actor: Principal, data: service.IncidentData
 ) -> LoggedIncident:
     """The incident journey, in the caller's transaction: insert, strike, house points, risk.
+    A negative timed before others in their window (offline sync) restrikes them.
 
     With a client id it is idempotent: a resend of the same payload returns the first incident
     and writes nothing; another payload with that client id is an IDEMPOTENCY_CONFLICT.
@@ -88,16 +91,18 @@ async def log_incident(
         client_fingerprint=fingerprint,
         logged_by=actor.sub,
     )
+    later_negatives = 0
     if data.kind is IncidentKind.NEGATIVE:
-        strike = await service.strike_for(
+        struck = await service.strike_for(
             session,
             org_id=actor.org_id,
             student_id=student.id,
             occurred_at=data.occurred_at,
             policy=policy.strikes,
         )
-        rung = policy.strikes.rung(strike)
-        incident.strike_level = strike
+        later_negatives = struck.later
+        rung = policy.strikes.rung(struck.strike)
+        incident.strike_level = struck.strike
         incident.consequence_text = rung.consequence
         incident.admin_notified = rung.admin_notified
         incident.hod_consulted = rung.hod_consulted
@@ -115,6 +120,20 @@ async def log_incident(
             if found := await _resent(session, actor, data.client_id, fingerprint):
                 return LoggedIncident(found, created=False, risk=None)
             raise
+    strike_changes = (
+        # Only when it can matter: a tap timed "now" under the lock has none after it, unless
+        # a client logged one a little in the future.
+        await corrections.restrike(
+            session,
+            actor=actor,
+            student_id=student.id,
+            changed_at=[incident.occurred_at],
+            policy=policy.strikes,
+            subject=incident,
+        )
+        if later_negatives
+        else []
+    )
     await audit.record(session, actor=actor, action="incident.log", entity=incident, before=None)
     changes = await risk.recompute(
         session,
@@ -128,7 +147,12 @@ async def log_incident(
     # After the risk reads, so that points and risk reach the student row in one UPDATE.
     student.house_points += incident.points
     INCIDENTS_LOGGED.labels(incident.kind.value).inc()
-    return LoggedIncident(incident, created=True, risk=changes[0] if changes else None)
+    return LoggedIncident(
+        incident,
+        created=True,
+        risk=changes[0] if changes else None,
+        strike_changes=strike_changes,
+    )
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Select, func, select
@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 
 from app.audit import service as audit
 from app.auth.principal import Principal
+from app.core import contracts as C
 from app.core.errors import ErrorCode, ServiceError, Validator
 from app.core.pagination import (
     Page,
@@ -63,12 +64,20 @@ class IncidentFilter:
     voided: bool | None = None
 
 
+def _text(
+    v: Validator, field: str, value: str | None, contract: C.Contract, *, required: bool = False
+) -> str | None:
+    """The value as stored (NFC, trimmed, None when blank), within its contract's length."""
+    assert contract.max_length is not None, contract.name
+    return v.text(field, value, max_length=contract.max_length, required=required)
+
+
 def _category(v: Validator, value: str | None) -> str:
-    return v.text("category", value, max_length=100, required=True) or ""
+    return _text(v, "category", value, C.Category, required=True) or ""
 
 
 def _note(v: Validator, value: str | None) -> str | None:
-    return v.text("note", value, max_length=10_000)
+    return _text(v, "note", value, C.Note)
 
 
 def _occurred_at(v: Validator, value: datetime, now: datetime) -> None:
@@ -79,21 +88,32 @@ def _occurred_at(v: Validator, value: datetime, now: datetime) -> None:
 
 
 def validate_new(data: IncidentData, now: datetime) -> IncidentData:
-    """Check a new incident's fields; fills the defaults (occurredAt = now)."""
+    """A new incident's fields checked, as they are stored (texts cleaned, see
+    Validator.text), with the defaults filled (occurredAt = now); `data` is left as it is."""
     v = Validator()
     category = _category(v, data.category)
-    _note(v, data.note)
-    v.text("classCode", data.class_code, max_length=32)
-    v.text("lessonSessionId", data.lesson_session_id, max_length=100)
-    for name in ("antecedent", "behaviour", "consequence"):
-        v.text(name, getattr(data, name), max_length=5_000)
-    v.int_range("points", data.points, -100, 100)
+    note = _note(v, data.note)
+    class_code = _text(v, "classCode", data.class_code, C.ClassCode)
+    lesson_session_id = _text(v, "lessonSessionId", data.lesson_session_id, C.SessionId)
+    antecedent = _text(v, "antecedent", data.antecedent, C.AbcNote)
+    behaviour = _text(v, "behaviour", data.behaviour, C.AbcNote)
+    consequence = _text(v, "consequence", data.consequence, C.AbcNote)
+    low, high = C.Points.bounds
+    v.int_range("points", data.points, int(low), int(high))
     occurred = data.occurred_at or now
     _occurred_at(v, occurred, now)
     v.raise_if_any()
-    data.category = category
-    data.occurred_at = occurred
-    return data
+    return replace(
+        data,
+        category=category,
+        note=note,
+        class_code=class_code,
+        lesson_session_id=lesson_session_id,
+        antecedent=antecedent,
+        behaviour=behaviour,
+        consequence=consequence,
+        occurred_at=occurred,
+    )
 
 
 def fingerprint(data: IncidentData, *, occurred_at_given: bool) -> str:
@@ -138,6 +158,12 @@ def default_points(kind: IncidentKind, policy: OrgPolicy) -> int:
     )
 
 
+@dataclass(frozen=True)
+class NewStrike:
+    strike: int
+    later: int  # non-void negatives after it whose window holds it: their strikes may change
+
+
 async def strike_for(
     session: AsyncSession,
     *,
@@ -145,22 +171,28 @@ async def strike_for(
     student_id: uuid.UUID,
     occurred_at: datetime,
     policy: StrikePolicy,
-) -> int:
-    """The strike a new negative at `occurred_at` earns. Call with the student row locked, so
-    concurrent negatives count each other (same instant included) and get consecutive strikes."""
-    prior = (
+) -> NewStrike:
+    """The strike a new negative at `occurred_at` earns, and how many later negatives count
+    it (one logged with an earlier time, by offline sync), in one statement. Call with the
+    student row locked, so concurrent negatives count each other (same instant included)
+    and get consecutive strikes."""
+    window = timedelta(hours=policy.window_hours)
+    prior, later = (
         await session.execute(
-            select(func.count()).where(
+            select(
+                func.count().filter(Incident.occurred_at <= occurred_at),
+                func.count().filter(Incident.occurred_at > occurred_at),
+            ).where(
                 Incident.org_id == org_id,
                 Incident.student_id == student_id,
                 Incident.kind == IncidentKind.NEGATIVE,
                 Incident.voided_at.is_(None),
-                Incident.occurred_at > occurred_at - timedelta(hours=policy.window_hours),
-                Incident.occurred_at <= occurred_at,
+                Incident.occurred_at > occurred_at - window,
+                Incident.occurred_at < occurred_at + window,
             )
         )
-    ).scalar_one()
-    return policy.strike_for(prior)
+    ).one()
+    return NewStrike(policy.strike_for(prior), later)
 
 
 async def by_client_id(
@@ -217,7 +249,7 @@ class Correction:
 
 def validate_void_reason(reason: str | None) -> str:
     v = Validator()
-    cleaned = v.text("reason", reason, max_length=500, required=True)
+    cleaned = _text(v, "reason", reason, C.Reason, required=True)
     v.raise_if_any()
     return cleaned or ""
 

@@ -65,5 +65,7 @@ async def student_row(db: Database, org: Org, student_id: uuid.UUID) -> Student:
         return (await session.execute(select(Student).where(Student.id == student_id))).scalar_one()
 
 
-def changes(result: flows.ChangedIncident) -> list[tuple[uuid.UUID, int | None, int | None]]:
+def changes(
+    result: flows.ChangedIncident | flows.LoggedIncident,
+) -> list[tuple[uuid.UUID, int | None, int | None]]:
     return [(c.incident.id, c.previous, c.strike) for c in result.strike_changes]

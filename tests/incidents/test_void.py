@@ -69,13 +69,13 @@ async def test_a_void_outside_the_others_windows_changes_no_strike(db: Database)
     now = datetime.now(UTC)
     old = await log(db, org, student.id, occurred_at=now - timedelta(hours=50))
     recent = [await log(db, org, student.id, occurred_at=now - timedelta(hours=h)) for h in (3, 2)]
-    # Logged late with an earlier time: logging does not restrike the later two (1, 1)...
+    # Logged late with an earlier time: logging restrikes the later two (1, 2)...
     await log(db, org, student.id, occurred_at=now - timedelta(hours=4))
     result = await void(db, org, old.id)
-    # ...and neither does a void whose window (the 24 hours after `old`) holds none of them.
+    # ...and a void whose window (the 24 hours after `old`) holds none of them does not.
     assert changes(result) == []
     rows = {i.id: i for i in await incidents_of(db, org, student.id)}
-    assert [rows[i.id].strike_level for i in recent] == [1, 1]
+    assert [rows[i.id].strike_level for i in recent] == [1, 2]
 
 
 async def test_void_reverses_house_points(db: Database) -> None:

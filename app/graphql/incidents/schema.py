@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core import contracts as C
-from app.core.errors import ErrorCode, FieldError, ServiceError
+from app.core.errors import FieldError, ServiceError
 from app.core.pagination import Page, check_first
 from app.graphql.context import Info
 from app.graphql.contracts import limited_argument
@@ -32,7 +32,11 @@ from app.graphql.relay import Connection, connection_from_page, parse_id
 from app.incidents import flows, service
 from app.incidents.models import Incident as IncidentModel
 
-MAX_BATCH = 200
+_RESTRUCK = (
+    "The student's later negatives whose strike was recomputed because this one, timed "
+    "before them inside their window (offline sync), now counts for them; empty when none "
+    "changed."
+)
 
 
 @strawberry.type
@@ -66,6 +70,9 @@ class LogIncidentPayload:
     created: bool = strawberry.field(
         default=False, description="False when clientId matched an incident already logged."
     )
+    strike_changes: list[StrikeChange] = strawberry.field(
+        default_factory=list, description=_RESTRUCK
+    )
 
 
 @strawberry.type(description="What became of one item of a logIncidents batch.")
@@ -81,6 +88,9 @@ class LogIncidentsResult:
         "unknown: resend such an item with its clientId.)"
     )
     created: bool
+    strike_changes: list[StrikeChange] = strawberry.field(
+        default_factory=list, description=_RESTRUCK
+    )
 
 
 @strawberry.type(
@@ -125,11 +135,7 @@ async def _change(
     result = await in_transaction(info, work)
     if isinstance(result, Refused):
         return None, [], result.errors
-    return (
-        Incident.from_model(result.incident),
-        [StrikeChange.from_change(c) for c in result.strike_changes],
-        [],
-    )
+    return Incident.from_model(result.incident), _strike_changes(result), []
 
 
 async def _log(info: Info, item: LogIncidentInput) -> LogIncidentPayload:
@@ -139,15 +145,22 @@ async def _log(info: Info, item: LogIncidentInput) -> LogIncidentPayload:
     if isinstance(result, Refused):
         return LogIncidentPayload(incident=None, errors=result.errors)
     return LogIncidentPayload(
-        incident=Incident.from_model(result.incident), errors=[], created=result.created
+        incident=Incident.from_model(result.incident),
+        errors=[],
+        created=result.created,
+        strike_changes=_strike_changes(result),
     )
+
+
+def _strike_changes(result: flows.LoggedIncident | flows.ChangedIncident) -> list[StrikeChange]:
+    return [StrikeChange.from_change(c) for c in result.strike_changes]
 
 
 def _check(item: LogIncidentInput, now: datetime) -> list[FieldError]:
     """What is wrong with an item before anything is written: its fields, by the same rule
     that logging applies (a student that does not exist is found out when logging it)."""
     try:
-        service.validate_new(item.to_data(), now)  # to_data is a copy: validating fills it
+        service.validate_new(item.to_data(), now)
     except ServiceError as exc:
         return exc.errors
     return []
@@ -180,6 +193,7 @@ async def _log_item(info: Info, index: int, item: LogIncidentInput) -> LogIncide
         incident=Incident.from_model(result.incident),
         errors=[],
         created=result.created,
+        strike_changes=_strike_changes(result),
     )
 
 
@@ -195,25 +209,15 @@ class IncidentMutations:
 
     @strawberry.mutation(
         permission_classes=[allow(*ALL_ROLES)],
-        description=f"Log up to {MAX_BATCH} incidents (offline sync). Every item is checked "
-        "first: if any is invalid, nothing is logged and `errors` names every problem. Then "
-        "each item commits on its own, in order, and `results` answers every item: its "
-        "incident, or the errors of an item that failed (a student not found, a clientId "
-        "conflict, an internal error with its errorId), which does not stop the others. "
-        + roles_note(*ALL_ROLES),
+        description=f"Log up to {C.IncidentBatch.max_items} incidents (offline sync). Every "
+        "item is checked first: if any is invalid, nothing is logged and `errors` names every "
+        "problem. Then each item commits on its own, in order, and `results` answers every "
+        "item: its incident, or the errors of an item that failed (a student not found, a "
+        "clientId conflict, an internal error with its errorId), which does not stop the "
+        "others. " + roles_note(*ALL_ROLES),
     )
     async def log_incidents(self, info: Info, input: LogIncidentsInput) -> LogIncidentsPayload:
-        if len(input.items) > MAX_BATCH:
-            return LogIncidentsPayload(
-                results=[],
-                errors=[
-                    UserError(
-                        field="items",
-                        message=f"at most {MAX_BATCH} items per call",
-                        code=ErrorCode.OUT_OF_RANGE,
-                    )
-                ],
-            )
+        # The IncidentBatch contract on `items` refuses a longer batch before this runs.
         now = datetime.now(UTC)
         invalid = [
             error

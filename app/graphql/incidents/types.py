@@ -78,7 +78,8 @@ class Incident(Node):
 
 
 @strawberry.type(
-    description="An incident whose strike was recomputed after a void or a correction."
+    description="An incident whose strike was recomputed after a void, a correction, or "
+    "the logging of a negative timed before it (offline sync)."
 )
 class StrikeChange:
     incident: Incident
