@@ -3,7 +3,7 @@
 An HTTP request gets a context of its own. A WebSocket gets one context for its whole life
 (Strawberry builds it at the handshake), so what must not outlive an operation — the
 DataLoaders and their caches — lives in an operation scope instead: the socket handlers in
-app.graphql.view open one around each operation (see `operation_scope`).
+app.graphql.sockets open one around each operation (see `operation_scope`).
 """
 
 from __future__ import annotations
@@ -74,8 +74,9 @@ class Context:
         return self._loaders
 
     def fresh_loaders(self) -> None:
-        """Forget every loader (and its cache) of the current operation: a subscription calls
-        this before each event, so an event never reads what an earlier one cached."""
+        """Forget every loader (and its cache) of the current operation. For subscriptions
+        (the live issue): call it before each event, so that an event never reads what an
+        earlier one cached."""
         scope = _operation.get()
         if scope is not None:
             scope.loaders = None
