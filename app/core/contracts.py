@@ -17,9 +17,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.core.errors import ErrorCode, FieldError
+from app.core.errors import ErrorCode, FieldError, text_errors
 from app.core.pagination import MAX_CURSOR_LENGTH
-from app.core.text import bad_text_paths, control_character
 
 # A plausible window for any date or instant a school records: older or later values are
 # typing mistakes (0001-01-01, 9999-12-31) that would otherwise reach Postgres' limits or
@@ -69,12 +68,8 @@ class Contract:
         if value is None:
             return
         if isinstance(value, str):
-            if (char := control_character(value)) is not None:
-                yield FieldError(
-                    path,
-                    f"{path} contains a control character ({char}) that text may not hold",
-                    ErrorCode.INVALID_CHARACTERS,
-                )
+            if bad := text_errors(value, path):
+                yield from bad
             elif self.max_length is not None and len(value) > self.max_length:
                 yield FieldError(
                     path, f"{path} must be at most {self.max_length} characters", ErrorCode.TOO_LONG
@@ -118,13 +113,7 @@ class Contract:
                 path, f"{path} has more than {self.max_entries} entries", ErrorCode.OUT_OF_RANGE
             )
         else:
-            for inner, char in bad_text_paths(value, path):
-                yield FieldError(
-                    inner,
-                    f"{inner} contains a control character ({char}) that text may not hold",
-                    ErrorCode.INVALID_CHARACTERS,
-                )
-                return
+            yield from text_errors(value, path)
 
 
 def _shape(value: Any) -> tuple[int, int]:

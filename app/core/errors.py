@@ -6,8 +6,9 @@ import enum
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from app.core.text import control_character, normalise
+from app.core.text import bad_text_paths, normalise
 
 
 class ErrorCode(enum.StrEnum):
@@ -31,6 +32,22 @@ class FieldError:
     field: str | None
     message: str
     code: ErrorCode
+
+
+def text_errors(value: Any, path: str) -> list[FieldError]:
+    """The text rule (app.core.text) as an error naming `path`: for a string, or the first
+    bad string (or key) inside a JSON-like value; empty when the text is fine."""
+    found = next(iter(bad_text_paths(value, path)), None)
+    if found is None:
+        return []
+    where, char = found
+    return [
+        FieldError(
+            where,
+            f"{where} contains a control character ({char}) that text may not hold",
+            ErrorCode.INVALID_CHARACTERS,
+        )
+    ]
 
 
 class ServiceError(Exception):
@@ -58,12 +75,8 @@ class Validator:
     def text(
         self, field: str, value: str | None, *, max_length: int, required: bool = False
     ) -> str | None:
-        if value is not None and (char := control_character(value)) is not None:
-            self.add(
-                field,
-                f"{field} contains a control character ({char}) that text may not hold",
-                ErrorCode.INVALID_CHARACTERS,
-            )
+        if value is not None and (bad := text_errors(value, f"{self.prefix}{field}")):
+            self.errors.extend(bad)
             return None
         cleaned = normalise(value).strip() if value is not None else None
         if not cleaned:

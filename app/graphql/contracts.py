@@ -19,8 +19,7 @@ from strawberry.types.base import StrawberryList, StrawberryObjectDefinition, St
 from strawberry.types.field import StrawberryField
 
 from app.core.contracts import Contract
-from app.core.errors import ErrorCode, FieldError, ServiceError
-from app.core.text import bad_text_paths, control_character
+from app.core.errors import FieldError, ServiceError, text_errors
 from app.graphql.errors import user_errors
 from app.graphql.permissions import role_errors
 
@@ -56,24 +55,6 @@ def contract_of(field_or_argument: Any) -> Contract | None:
     return found if isinstance(found, Contract) else None
 
 
-def _text_errors(value: Any, path: str) -> Iterator[FieldError]:
-    if isinstance(value, str):
-        if (char := control_character(value)) is not None:
-            yield FieldError(
-                path,
-                f"{path} contains a control character ({char}) that text may not hold",
-                ErrorCode.INVALID_CHARACTERS,
-            )
-    elif isinstance(value, dict | list):
-        for inner, char in bad_text_paths(value, path):
-            yield FieldError(
-                inner,
-                f"{inner} contains a control character ({char}) that text may not hold",
-                ErrorCode.INVALID_CHARACTERS,
-            )
-            return
-
-
 def value_errors(value: Any, contract: Contract | None, path: str) -> Iterator[FieldError]:
     """Everything wrong with one argument or input field's value, nested inputs included."""
     if value is None or value is strawberry.UNSET:
@@ -89,7 +70,7 @@ def value_errors(value: Any, contract: Contract | None, path: str) -> Iterator[F
             for i, item in enumerate(value):
                 yield from value_errors(item, None, f"{path}[{i}]")
         else:
-            yield from _text_errors(value, path)
+            yield from text_errors(value, path)
         return
     yield from contract.errors(value, path)
     if isinstance(value, list) and contract.max_depth is None:  # a list, not a JSON value

@@ -13,8 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.core import contracts as C
-from app.core.errors import ErrorCode, FieldError
-from app.core.text import control_character
+from app.core.errors import ErrorCode, FieldError, text_errors
 
 
 @dataclass(frozen=True)
@@ -205,14 +204,8 @@ def policy_errors(policy: OrgPolicy) -> list[FieldError]:
         )
     for i, rung in enumerate(s.rungs):
         path = f"strikes.rungs[{i}].consequence"
-        if (char := control_character(rung.consequence)) is not None:
-            errors.append(
-                FieldError(
-                    path,
-                    f"{path} contains a control character ({char}) that text may not hold",
-                    ErrorCode.INVALID_CHARACTERS,
-                )
-            )
+        if bad := text_errors(rung.consequence, path):
+            errors.extend(bad)
         elif not rung.consequence.strip() or len(rung.consequence) > 200:
             errors.append(
                 FieldError(path, "a consequence is 1 to 200 characters", ErrorCode.INVALID)
