@@ -46,6 +46,17 @@ class Contract:
         assert self.low is not None and self.high is not None, self.name
         return self.low, self.high
 
+    @property
+    def length(self) -> int:
+        """The longest text of a text contract (for services checking rows themselves)."""
+        assert self.max_length is not None, self.name
+        return self.max_length
+
+    @property
+    def int_bounds(self) -> tuple[int, int]:
+        low, high = self.bounds
+        return int(low), int(high)
+
     def describe(self) -> str:
         """The limits, as they read in a field's description."""
         parts = []

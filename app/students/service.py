@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.principal import Principal
+from app.core import contracts as C
 from app.core.errors import ErrorCode, FieldError, ServiceError, Validator
 from app.core.pagination import Page, SortKey, apply_keyset, to_page
 from app.students.models import Student
@@ -66,21 +67,25 @@ def _validate(data: StudentData) -> dict[str, Any]:
     """The columns this upsert writes, cleaned: the two keys always, the rest when given."""
     v = Validator()
     values: dict[str, Any] = {
-        "external_id": v.text("externalId", data.external_id, max_length=64, required=True),
-        "name": v.text("name", data.name, max_length=200, required=True),
+        "external_id": v.text(
+            "externalId", data.external_id, max_length=C.ExternalId.length, required=True
+        ),
+        "name": v.text("name", data.name, max_length=C.Name.length, required=True),
     }
     if data.class_code is not UNSET:
-        values["class_code"] = v.text("classCode", data.class_code, max_length=32)
+        values["class_code"] = v.text("classCode", data.class_code, max_length=C.ClassCode.length)
     if data.year_group is not UNSET:
-        v.int_range("yearGroup", data.year_group, -1, 13)
+        v.int_range("yearGroup", data.year_group, *C.YearGroup.int_bounds)
         values["year_group"] = data.year_group
     if data.campus is not UNSET:
-        values["campus"] = v.text("campus", data.campus, max_length=100)
+        values["campus"] = v.text("campus", data.campus, max_length=C.Campus.length)
     if data.support_level is not UNSET:
-        v.int_range("supportLevel", data.support_level, 0, 3)
+        v.int_range("supportLevel", data.support_level, *C.SupportLevel.int_bounds)
         values["support_level"] = data.support_level or 0
     if data.support_notes is not UNSET:
-        values["support_notes"] = v.text("supportNotes", data.support_notes, max_length=10_000)
+        values["support_notes"] = v.text(
+            "supportNotes", data.support_notes, max_length=C.Note.length
+        )
     v.raise_if_any()
     return values
 
@@ -196,10 +201,10 @@ async def update_support(
     if support_level is UNSET and support_notes is UNSET:
         v.add("supportLevel", "give supportLevel or supportNotes", ErrorCode.REQUIRED)
     if support_level is not UNSET:
-        v.int_range("supportLevel", support_level, 0, 3)
+        v.int_range("supportLevel", support_level, *C.SupportLevel.int_bounds)
     notes = None
     if support_notes is not UNSET:
-        notes = v.text("supportNotes", support_notes, max_length=10_000)
+        notes = v.text("supportNotes", support_notes, max_length=C.Note.length)
     v.raise_if_any()
     student = await require(session, org_id=actor.org_id, student_id=student_id, lock=True)
     before = audit.snapshot(student)
