@@ -37,3 +37,4 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+	$(PY) -m bench.compiled

@@ -1,9 +1,10 @@
 """arq WorkerSettings. Jobs take ids, not payloads; their state lives in Postgres.
 
 `ping` lets an operator check that a worker consumes the queue
-(`arq workers.settings.WorkerSettings --check`). The risk sweep runs every 15 minutes; arq's
-`unique` cron keeps two workers from running it at the same moment, and the sweep itself is
-safe to run twice (it recomputes what is due, skipping rows locked by a concurrent change).
+(`arq workers.settings.WorkerSettings --check`). The risk sweep runs every 15 minutes and
+when a worker starts; arq's `unique` keeps two workers from running a scheduled sweep at the
+same moment (a start-up sweep is each worker's own), and the sweep is safe to run twice: it
+recomputes only what is due, skipping rows locked by a concurrent change.
 """
 
 from __future__ import annotations
