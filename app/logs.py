@@ -38,6 +38,8 @@ class RequestEntry:
     role: str | None = None
     error_ids: list[str] = field(default_factory=list)
     error_codes: list[str] = field(default_factory=list)
+    read_path: str | None = None  # compiled, resolved or mixed (app.graphql.compiled)
+    plan_cached: bool | None = None
 
 
 _current: ContextVar[RequestEntry | None] = ContextVar("schoolgraph_request", default=None)
@@ -203,6 +205,8 @@ def _fields(entry: RequestEntry, status: int, seconds: float) -> dict[str, Any]:
         "role": entry.role,
         "error_ids": entry.error_ids,
         "error_codes": entry.error_codes,
+        "read_path": entry.read_path,
+        "plan_cached": entry.plan_cached,
     }
 
 

@@ -13,6 +13,12 @@ HTTP_REQUESTS = Histogram(
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+READS = Counter(
+    "schoolgraph_graphql_reads_total",
+    "GraphQL operations by the read path that answered them (compiled, resolved, mixed) and "
+    "whether the compiled plan came from the cache",
+    ["path", "plan_cached"],
+)
 INCIDENTS_LOGGED = Counter(
     "schoolgraph_incidents_logged_total", "Incidents logged (idempotent resends excluded)", ["kind"]
 )

@@ -4,6 +4,7 @@ Postgres wrote, unparsed, with what is left for the resolver path."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ class CompiledResult:
     order: tuple[str, ...]  # every root response key of the operation, in order
     fallback: dict[str, str]  # response key -> why it runs on the resolver path
     remainder: DocumentNode | None  # the operation's fallback root fields only (None: none)
+    plan_cached: bool = False  # the plan came from the cache (was built by an earlier request)
 
     @property
     def body(self) -> bytes:
@@ -47,6 +49,7 @@ class CompiledResult:
 class _Prepared:
     plan: OperationPlan
     ctx: BindContext
+    cached: bool
 
 
 def _plan(
@@ -70,6 +73,7 @@ def _plan(
         return None  # the resolver path reports the variables' errors
     directive_values = tuple(coerced.coerced.get(n) for n in prepared.directive_variables)
     key = (prepared.hash, operation_name, principal.role, directive_values, settings.max_page_size)
+    cached = key in cache.plans.items
     plan: OperationPlan = cache.plans.get_or_build(
         key,
         lambda: Planner(schema, prepared.fragments, coerced, operation, principal.role).plan(
@@ -77,7 +81,7 @@ def _plan(
         ),
     )
     ctx = BindContext(schema, coerced, principal, settings.max_page_size, plan.bindings)
-    return _Prepared(plan, ctx)
+    return _Prepared(plan, ctx, cached)
 
 
 def _bind(
@@ -179,7 +183,9 @@ async def execute_compiled(
     async with db.transaction(principal.org_id) as session:
         connection = await session.connection()
         row = (await connection.exec_driver_sql(statement.sql, tuple(values))).one()
-    return _result(prepared.plan, statement, row, fallback)
+    return dataclasses.replace(
+        _result(prepared.plan, statement, row, fallback), plan_cached=prepared.cached
+    )
 
 
 async def execute_compiled_many(
