@@ -10,13 +10,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import Executable, func, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.assessments.models import Assessment, AssessmentKind
 from app.audit import service as audit
 from app.auth.principal import Principal
+from app.core import contracts
 from app.core.errors import ErrorCode, FieldError, ServiceError, Validator
 from app.students import service as students
 
@@ -34,6 +36,8 @@ def academic_year_for(day: date) -> str:
 
 # From kindergarten to grade 12 and beyond: no placement is further than this from a grade.
 MAX_GRADE_LEVELS = 13
+# An i-Ready diagnostic's overall scale score (DESIGN).
+DIAGNOSTIC_SCALE = (100, 800)
 
 
 def grade_levels_relative(relative_placement: str | None) -> int | None:
@@ -72,7 +76,7 @@ class AssessmentData:
     lexile: str | None = None
     quantile: str | None = None
     typical_growth: int | None = None
-    # As sent: checked (a flat object of names to scores) and cleaned by _validate.
+    # As sent: checked (a flat object of names to scores) and cleaned by _clean.
     domain_scores: Any = field(default_factory=dict)
 
 
@@ -92,15 +96,27 @@ class Growth:
         return round(self.points * 100 / self.typical_growth, 1)
 
 
-def _validate(data: AssessmentData, prefix: str = "") -> list[FieldError]:
+def _clean(data: AssessmentData, prefix: str = "") -> tuple[dict[str, Any], list[FieldError]]:
+    """The row's columns as stored (every text as Validator.text returns it: NFC, trimmed,
+    blank as None), and what is wrong with the item, each error naming `{prefix}<field>`."""
     v = Validator(prefix)
-    v.text("subject", data.subject, max_length=50, required=True)
-    v.text("name", data.name, max_length=200)
+
+    def text(field_name: str, value: str | None, contract: contracts.Contract) -> str | None:
+        return v.text(field_name, value, max_length=contract.length)
+
+    subject = v.text("subject", data.subject, max_length=contracts.Subject.length, required=True)
+    subject = normalise_subject(subject) if subject else ""
+    name = text("name", data.name, contracts.Name)
+    placement = text("placement", data.placement, contracts.Placement)
+    relative = text("relativePlacement", data.relative_placement, contracts.RelativePlacement)
+    lexile = text("lexile", data.lexile, contracts.Measure)
+    quantile = text("quantile", data.quantile, contracts.Measure)
+    year = text("academicYear", data.academic_year, contracts.AcademicYear)
     if data.kind is AssessmentKind.DIAGNOSTIC:
         if data.scale_score is None:
             v.add("scaleScore", "a diagnostic needs scaleScore", ErrorCode.REQUIRED)
-        v.int_range("scaleScore", data.scale_score, 100, 800)
-        if normalise_subject(data.subject) not in {"ELA", "MATH"}:
+        v.int_range("scaleScore", data.scale_score, *DIAGNOSTIC_SCALE)
+        if subject and subject not in {"ELA", "MATH"}:
             v.add("subject", "a diagnostic's subject is ELA (Reading) or MATH", ErrorCode.INVALID)
     else:
         if data.score is None:
@@ -113,17 +129,68 @@ def _validate(data: AssessmentData, prefix: str = "") -> list[FieldError]:
             and not 0 <= data.score <= data.max_score
         ):
             v.add("score", "score must be between 0 and maxScore", ErrorCode.OUT_OF_RANGE)
-    v.int_range("percentile", data.percentile, 1, 99)
-    if abs(grade_levels_relative(data.relative_placement) or 0) > MAX_GRADE_LEVELS:
+    low, high = contracts.Percentile.bounds
+    v.int_range("percentile", data.percentile, int(low), int(high))
+    levels = grade_levels_relative(relative)
+    if abs(levels or 0) > MAX_GRADE_LEVELS:
         v.add(
             "relativePlacement",
             f"relativePlacement is at most {MAX_GRADE_LEVELS} grade levels above or below",
             ErrorCode.OUT_OF_RANGE,
         )
-    data.domain_scores = v.scores("domainScores", data.domain_scores)
-    if data.academic_year and not re.fullmatch(r"\d{4}-\d{4}", data.academic_year):
+    domain_scores = v.scores("domainScores", data.domain_scores)
+    if year and not re.fullmatch(r"\d{4}-\d{4}", year):
         v.add("academicYear", "academicYear looks like 2025-2026", ErrorCode.INVALID)
-    return v.errors
+    values: dict[str, Any] = {
+        "student_id": data.student_id,
+        "kind": data.kind,
+        "subject": subject,
+        "name": name,
+        "taken_on": data.taken_on,
+        "academic_year": year or academic_year_for(data.taken_on),
+        "score": data.score,
+        "max_score": data.max_score,
+        "scale_score": data.scale_score,
+        "placement": placement,
+        "relative_placement": relative,
+        "grade_levels_relative": levels,
+        "percentile": data.percentile,
+        "lexile": lexile,
+        "quantile": quantile,
+        "typical_growth": data.typical_growth,
+        "domain_scores": domain_scores,
+    }
+    return values, v.errors
+
+
+_COLUMNS = list(sa_inspect(Assessment).column_attrs)
+
+
+_OLD = audit.old_columns(Assessment)
+# The natural key (uq_assessments_natural_key, NULLS NOT DISTINCT: one unnamed result a day).
+_KEY = ("student_id", "kind", "subject", "taken_on", "name")
+# A record replaces everything but the row's identity and its creation time.
+_IDENTITY = {"id", "org_id", *_KEY}
+# asyncpg binds at most 32767 parameters in one statement: longer batches take several.
+_MAX_PARAMETERS = 32_767
+
+
+def _upsert(rows: list[dict[str, Any]]) -> Executable:
+    stmt = insert(Assessment).values(rows)
+    replaced = {name: stmt.excluded[name] for name in rows[0] if name not in _IDENTITY}
+    return (
+        stmt.on_conflict_do_update(
+            index_elements=[getattr(Assessment, name) for name in _KEY],
+            set_={**replaced, "updated_at": func.now()},
+        )
+        .returning(Assessment, *_OLD)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    student_id, kind, subject, taken_on, name = key
+    return (student_id, kind.value, subject, taken_on, name is not None, name or "")
 
 
 async def save_many(
@@ -137,74 +204,43 @@ async def save_many(
     """Insert or replace (same student, kind, subject, date and name) assessments, all or
     none: every item is checked before anything is written. Errors name
     `{list_name}[i].<field>` whatever the batch size; `list_name=None` is for one item sent
-    as a single object (plain `<field>`). (Use flows.record_many, which also recomputes
-    risk.)"""
+    as a single object (plain `<field>`). One INSERT ... ON CONFLICT DO UPDATE writes the
+    batch (a later item of the same key wins), so concurrent results for one key cannot race:
+    the later waits on the row lock, then replaces, and its audit 'before' is exactly what it
+    replaced. Returns the stored row of each item, in order. (Use flows.record_many, which
+    also recomputes risk.)"""
     errors: list[FieldError] = []
+    cleaned: list[dict[str, Any]] = []
     for i, data in enumerate(items):
-        errors += _validate(data, "" if list_name is None else f"{list_name}[{i}].")
+        values, item_errors = _clean(data, "" if list_name is None else f"{list_name}[{i}].")
+        cleaned.append(values)
+        errors += item_errors
     errors += await students.unknown_student_errors(
         session,
         org_id=actor.org_id,
         student_ids=[d.student_id for d in items],
         list_name=list_name,
     )
-    student_ids = {d.student_id for d in items}
     if errors:
         raise ServiceError(errors)
 
-    def key(
-        student_id: uuid.UUID, kind: AssessmentKind, subject: str, taken_on: date, name: str | None
-    ) -> tuple[object, ...]:
-        return (student_id, kind, subject, taken_on, name)
-
-    existing = {
-        key(r.student_id, r.kind, r.subject, r.taken_on, r.name): r
-        for r in (
-            await session.execute(
-                select(Assessment).where(
-                    Assessment.org_id == actor.org_id,
-                    Assessment.student_id.in_(student_ids),
-                    Assessment.taken_on.in_({d.taken_on for d in items}),
-                )
-            )
-        ).scalars()
-    }
+    # One ON CONFLICT DO UPDATE may not touch a row twice: the later item of a key wins.
+    latest: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for values in cleaned:
+        key = tuple(values[name] for name in _KEY)
+        latest[key] = {"id": uuid.uuid4(), "org_id": actor.org_id, **values, "source": source}
+    # In key order, so that concurrent batches lock shared rows in the same order.
+    rows = [latest[key] for key in sorted(latest, key=_sort_key)]
+    stored: dict[tuple[Any, ...], Assessment] = {}
     changes: list[tuple[Assessment, dict[str, Any] | None]] = []
-    for data in items:
-        subject = normalise_subject(data.subject)
-        name = data.name.strip() if data.name else None
-        k = key(data.student_id, data.kind, subject, data.taken_on, name)
-        row = existing.get(k)
-        before = None if row is None else audit.snapshot(row)
-        if row is None:
-            row = existing[k] = Assessment(org_id=actor.org_id, student_id=data.student_id)
-            session.add(row)
-        _apply(row, data, subject=subject, name=name, source=source)
-        changes.append((row, before))
+    per_statement = _MAX_PARAMETERS // len(rows[0]) if rows else 1
+    for start in range(0, len(rows), per_statement):
+        for row in await session.execute(_upsert(rows[start : start + per_statement])):
+            saved: Assessment = row[0]
+            stored[tuple(getattr(saved, name) for name in _KEY)] = saved
+            changes.append((saved, audit.before_upsert(Assessment, row._mapping)))
     await audit.record_many(session, actor=actor, action="assessment.record", changes=changes)
-    return [row for row, _ in changes]
-
-
-def _apply(
-    row: Assessment, data: AssessmentData, *, subject: str, name: str | None, source: str
-) -> None:
-    row.kind = data.kind
-    row.subject = subject
-    row.name = name
-    row.taken_on = data.taken_on
-    row.academic_year = data.academic_year or academic_year_for(data.taken_on)
-    row.source = source
-    row.score = data.score
-    row.max_score = data.max_score
-    row.scale_score = data.scale_score
-    row.placement = data.placement
-    row.relative_placement = data.relative_placement
-    row.grade_levels_relative = grade_levels_relative(data.relative_placement)
-    row.percentile = data.percentile
-    row.lexile = data.lexile
-    row.quantile = data.quantile
-    row.typical_growth = data.typical_growth
-    row.domain_scores = data.domain_scores
+    return [stored[tuple(values[name] for name in _KEY)] for values in cleaned]
 
 
 async def for_students(

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
 from app.attendance.models import AttendanceCategory, DailyStatus
+from app.core import contracts
 from app.core.errors import ErrorCode, FieldError, Validator
 from app.orgs.policy import OrgPolicy, RiskThresholds, local_today
 
@@ -51,13 +52,19 @@ COUNTED = (C.EXCUSED, C.UNEXCUSED, C.TARDY, C.SUSPENSION, C.TRUANCY)
 AT_RISK_ABSENCE_PCT = 5.0
 
 
+# A day's period codes as sent: (period, code) pairs in input order (GraphQL's list), or a
+# mapping of period to code (seeds, imports). Either way entry j's errors name
+# periodCodes[j].period or periodCodes[j].code, j counting in that order.
+PeriodCodes = Sequence[tuple[int | str, str]] | Mapping[str, str]
+
+
 @dataclass
 class DayInput:
     student_id: uuid.UUID
     day: date
     scheduled_periods: int
     all_day_code: str | None = None
-    period_codes: dict[str, str] = field(default_factory=dict)
+    period_codes: PeriodCodes = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,9 @@ class DayClassification:
     percentage: Decimal
     # Periods per category in COUNTED; the day counts toward each category above 0.
     category_periods: Mapping[AttendanceCategory, int] = field(default_factory=dict)
+    # The codes as stored: upper case, blanks dropped, periods keyed "1", "2", ...
+    all_day_code: str | None = None
+    period_codes: Mapping[str, str] = field(default_factory=dict)
 
     def periods(self, category: AttendanceCategory) -> int:
         return self.category_periods.get(category, 0)
@@ -99,39 +109,67 @@ def chronic_band(
     return ChronicBand.SATISFACTORY
 
 
+def _period_number(period: int | str) -> int | None:
+    if isinstance(period, bool):
+        return None
+    if isinstance(period, int):
+        return period
+    text = period.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def classify_day(
     day: DayInput, codes: dict[str, AttendanceCategory], prefix: str = ""
 ) -> DayClassification:
-    """The one rule for a day: present periods, daily status and percentage."""
+    """The one rule for a day: present periods, daily status and percentage. Errors name
+    `{prefix}allDayCode`, `{prefix}scheduledPeriods` and `{prefix}periodCodes[j].period` /
+    `.code` (j: the entry's index in day.period_codes)."""
     v = Validator(prefix)
-    v.int_range("scheduledPeriods", day.scheduled_periods, 1, 20)
+    low, high = contracts.Periods.bounds
+    v.int_range("scheduledPeriods", day.scheduled_periods, int(low), int(high))
+    scheduled = day.scheduled_periods
 
-    def category(field_name: str, raw: str | None) -> AttendanceCategory:
+    def category(field_name: str, raw: str | None) -> tuple[str | None, AttendanceCategory]:
         code = (raw or "").strip().upper()
         if not code:
-            return C.PRESENT
+            return None, C.PRESENT
         if code not in codes:
             v.add(field_name, f"unknown attendance code {code!r}", ErrorCode.UNKNOWN_CODE)
-            return C.PRESENT
-        return codes[code]
+            return code, C.PRESENT
+        return code, codes[code]
 
-    all_day = category("allDayCode", day.all_day_code)
+    all_day_code, all_day = category("allDayCode", day.all_day_code)
+    entries = list(
+        day.period_codes.items() if isinstance(day.period_codes, Mapping) else day.period_codes
+    )
+    stored: dict[str, str] = {}
+    seen: set[int] = set()
     periods: list[AttendanceCategory] = []
-    for period, raw in sorted(day.period_codes.items()):
-        if not period.isdigit() or not 1 <= int(period) <= day.scheduled_periods:
+    for j, (period, raw) in enumerate(entries):
+        path = f"periodCodes[{j}]"
+        number = _period_number(period)
+        if number is None or not 1 <= number <= scheduled:
             v.add(
-                f"periodCodes.{period}",
-                f"period {period} is outside 1..{day.scheduled_periods}",
+                f"{path}.period",
+                f"period {period} is outside 1..{scheduled}",
                 ErrorCode.OUT_OF_RANGE,
             )
-        periods.append(category(f"periodCodes.{period}", raw))
+        elif number in seen:
+            v.add(f"{path}.period", f"period {number} is given twice", ErrorCode.DUPLICATE)
+        code, kind = category(f"{path}.code", raw)
+        if number is not None:
+            seen.add(number)
+            if code is not None:
+                stored[str(number)] = code
+        periods.append(kind)
     v.raise_if_any()
 
-    scheduled = day.scheduled_periods
     counts = dict.fromkeys(COUNTED, 0)
     if all_day in _ABSENT:  # the all-day code overrides the periods
         counts[all_day] = scheduled
-        return DayClassification(0, _ALL_DAY_STATUS[all_day], Decimal(0), counts)
+        return DayClassification(
+            0, _ALL_DAY_STATUS[all_day], Decimal(0), counts, all_day_code, stored
+        )
     for c in periods:
         if c in counts:
             counts[c] += 1
@@ -149,7 +187,7 @@ def classify_day(
         status = DailyStatus.TARDY
     else:
         status = DailyStatus.PRESENT
-    return DayClassification(present, status, pct, counts)
+    return DayClassification(present, status, pct, counts, all_day_code, stored)
 
 
 def day_errors(day: date, *, policy: OrgPolicy, now: datetime, path: str) -> list[FieldError]:

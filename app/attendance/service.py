@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Executable, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +27,7 @@ from app.attendance.rules import classify_day as classify_day
 from app.attendance.rules import day_errors as day_errors
 from app.audit import service as audit
 from app.auth.principal import Principal
+from app.core import contracts
 from app.core.errors import FieldError, ServiceError, Validator
 from app.orgs import service as orgs
 from app.orgs.policy import OrgPolicy, RiskThresholds
@@ -94,6 +95,12 @@ async def list_codes(session: AsyncSession, *, org_id: uuid.UUID) -> list[Attend
     return list(rows.scalars())
 
 
+_OLD_CODE = audit.old_columns(AttendanceCode)
+_OLD_DAY = audit.old_columns(AttendanceDay)
+# asyncpg binds at most 32767 parameters in one statement: longer batches take several.
+_MAX_PARAMETERS = 32_767
+
+
 async def set_code(
     session: AsyncSession,
     *,
@@ -102,28 +109,36 @@ async def set_code(
     category: AttendanceCategory,
     description: str | None,
 ) -> AttendanceCode:
+    """Define or change a code, in one statement that cannot race: a concurrent definition
+    of the same code waits on the row lock, then updates (the later one wins)."""
     v = Validator()
-    cleaned = v.text("code", code, max_length=16, required=True)
-    desc = v.text("description", description, max_length=200)
+    cleaned = v.text("code", code, max_length=contracts.Code.length, required=True)
+    desc = v.text("description", description, max_length=contracts.Description.length)
     v.raise_if_any()
     assert cleaned is not None
-    existing = (
-        await session.execute(
-            select(AttendanceCode).where(
-                AttendanceCode.org_id == actor.org_id,
-                func.upper(AttendanceCode.code) == cleaned.upper(),
-            )
-        )
-    ).scalar_one_or_none()
-    before = None if existing is None else audit.snapshot(existing)
-    row = existing or AttendanceCode(org_id=actor.org_id, code=cleaned.upper())
-    row.category = category
-    row.description = desc
-    session.add(row)
-    await audit.record(
-        session, actor=actor, action="attendance_code.set", entity=row, before=before
+    values = {"code": cleaned.upper(), "category": category, "description": desc}
+    stmt = insert(AttendanceCode).values(id=uuid.uuid4(), org_id=actor.org_id, **values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[AttendanceCode.org_id, AttendanceCode.code],
+        set_={
+            "category": stmt.excluded.category,
+            "description": stmt.excluded.description,
+            "updated_at": func.now(),
+        },
     )
-    return row
+    result = await session.execute(
+        stmt.returning(AttendanceCode, *_OLD_CODE).execution_options(populate_existing=True)
+    )
+    row = result.one()
+    saved: AttendanceCode = row[0]
+    await audit.record(
+        session,
+        actor=actor,
+        action="attendance_code.set",
+        entity=saved,
+        before=audit.before_upsert(AttendanceCode, row._mapping),
+    )
+    return saved
 
 
 async def save_days(
@@ -135,10 +150,13 @@ async def save_days(
     policy: OrgPolicy | None = None,
     now: datetime | None = None,
 ) -> list[AttendanceDay]:
-    """Upsert one row per student per day; a later record for the same day replaces it.
-    Validates every day first: on any error nothing is written, and each error names
-    `days[i].<field>` (a batch of one too). (Use flows.record_days, which also recomputes
-    risk.)"""
+    """Upsert one row per student per day; a later record for the same day replaces it (in
+    one batch too: the later item wins). Validates every day first: on any error nothing is
+    written, and each error names `days[i].<field>` (a batch of one too). One INSERT ... ON
+    CONFLICT DO UPDATE writes the batch, so concurrent records of the same day cannot race:
+    the later waits on the row lock, then replaces, and its audit 'before' is exactly what it
+    replaced. Returns the stored row of each item, in order. (Use flows.record_days, which
+    also recomputes risk.)"""
     policy = policy or await orgs.get_policy(session, org_id=actor.org_id)
     now = now or datetime.now(UTC)
     codes = await code_table(session, org_id=actor.org_id)
@@ -154,46 +172,59 @@ async def save_days(
     errors += await students.unknown_student_errors(
         session, org_id=actor.org_id, student_ids=[d.student_id for d in days], list_name="days"
     )
-    student_ids = {d.student_id for d in days}
     if errors:
         raise ServiceError(errors)
 
-    existing = {
-        (row.student_id, row.day): row
-        for row in (
-            await session.execute(
-                select(AttendanceDay).where(
-                    AttendanceDay.org_id == actor.org_id,
-                    AttendanceDay.student_id.in_(student_ids),
-                    AttendanceDay.day.in_({d.day for d in days}),
-                )
-            )
-        ).scalars()
-    }
-    changes: list[tuple[AttendanceDay, dict[str, object] | None]] = []
+    # One ON CONFLICT DO UPDATE may not touch a row twice: the later item of a key wins.
+    latest: dict[tuple[uuid.UUID, date], dict[str, Any]] = {}
     for day, result in classified:
-        row = existing.get((day.student_id, day.day))
-        before = None if row is None else audit.snapshot(row)
-        if row is None:
-            row = AttendanceDay(org_id=actor.org_id, student_id=day.student_id, day=day.day)
-            session.add(row)
-            existing[(day.student_id, day.day)] = row
-        row.all_day_code = (day.all_day_code or "").strip().upper() or None
-        row.period_codes = {k: v.strip().upper() for k, v in day.period_codes.items() if v.strip()}
-        row.scheduled_periods = day.scheduled_periods
-        row.present_periods = result.present_periods
-        row.daily_status = result.status
-        row.percentage = result.percentage
-        row.excused_periods = result.periods(C.EXCUSED)
-        row.unexcused_periods = result.periods(C.UNEXCUSED)
-        row.tardy_periods = result.periods(C.TARDY)
-        row.suspension_periods = result.periods(C.SUSPENSION)
-        row.truancy_periods = result.periods(C.TRUANCY)
-        row.source = source
-        changes.append((row, before))
+        latest[(day.student_id, day.day)] = {
+            "id": uuid.uuid4(),
+            "org_id": actor.org_id,
+            "student_id": day.student_id,
+            "day": day.day,
+            "all_day_code": result.all_day_code,
+            "period_codes": dict(result.period_codes),
+            "scheduled_periods": day.scheduled_periods,
+            "present_periods": result.present_periods,
+            "daily_status": result.status,
+            "percentage": result.percentage,
+            "excused_periods": result.periods(C.EXCUSED),
+            "unexcused_periods": result.periods(C.UNEXCUSED),
+            "tardy_periods": result.periods(C.TARDY),
+            "suspension_periods": result.periods(C.SUSPENSION),
+            "truancy_periods": result.periods(C.TRUANCY),
+            "source": source,
+        }
+    # In key order, so that concurrent batches lock shared rows in the same order.
+    rows = [latest[key] for key in sorted(latest)]
+    stored: dict[tuple[uuid.UUID, date], AttendanceDay] = {}
+    changes: list[tuple[AttendanceDay, dict[str, Any] | None]] = []
+    per_statement = _MAX_PARAMETERS // len(rows[0]) if rows else 1
+    for start in range(0, len(rows), per_statement):
+        for row in await session.execute(_upsert_days(rows[start : start + per_statement])):
+            saved: AttendanceDay = row[0]
+            stored[(saved.student_id, saved.day)] = saved
+            changes.append((saved, audit.before_upsert(AttendanceDay, row._mapping)))
     await audit.record_many(session, actor=actor, action="attendance.record", changes=changes)
-    saved = [row for row, _ in changes]
-    return saved
+    return [stored[(d.student_id, d.day)] for d, _ in classified]
+
+
+# A record replaces everything but the row's identity and its creation time.
+_DAY_IDENTITY = {"id", "org_id", "student_id", "day"}
+
+
+def _upsert_days(rows: list[dict[str, Any]]) -> Executable:
+    stmt = insert(AttendanceDay).values(rows)
+    replaced = {name: stmt.excluded[name] for name in rows[0] if name not in _DAY_IDENTITY}
+    return (
+        stmt.on_conflict_do_update(
+            index_elements=[AttendanceDay.student_id, AttendanceDay.day],
+            set_={**replaced, "updated_at": func.now()},
+        )
+        .returning(AttendanceDay, *_OLD_DAY)
+        .execution_options(populate_existing=True)
+    )
 
 
 def _to_summary(row: Sequence[Any]) -> AttendanceSummary:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Label, RowMapping, inspect, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
@@ -107,3 +107,23 @@ async def list_page(
             stmt = stmt.where(AuditEntry.action == flt.action)
     rows = (await session.execute(apply_keyset(stmt, NEWEST_FIRST, first, after))).scalars().all()
     return to_page(rows, NEWEST_FIRST, first, after)
+
+
+def old_columns(model: type[Base]) -> list[Label[Any]]:
+    """Each column of `model` as it was before the statement, for `RETURNING` (PostgreSQL
+    18's `old.*`), labelled old_<attribute>: all NULL when the statement inserted, so an
+    upsert tells a create from an update and audits the exact row it replaced."""
+    return [
+        literal_column(f'old."{attr.columns[0].name}"', attr.columns[0].type).label(
+            f"old_{attr.key}"
+        )
+        for attr in inspect(model).column_attrs
+    ]
+
+
+def before_upsert(model: type[Base], row: RowMapping) -> dict[str, Any] | None:
+    """The audit 'before' of an upserted row from its old_columns: None when it was created."""
+    if row["old_id"] is None:
+        return None
+    keys = [attr.key for attr in inspect(model).column_attrs]
+    return snapshot(model(**{key: row[f"old_{key}"] for key in keys}))

@@ -6,12 +6,14 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.principal import Principal
+from app.core import contracts
 from app.core.errors import ErrorCode, ServiceError, Validator
 from app.interventions.models import Intervention, InterventionStatus
 from app.students import service as students
@@ -28,14 +30,27 @@ class InterventionChanges:
     end_date: date | None = None
 
 
-def _validate(changes: InterventionChanges, creating: bool) -> None:
+_TEXTS = (("type", contracts.Label), ("owner", contracts.Person), ("notes", contracts.Note))
+
+
+def _clean(changes: InterventionChanges, creating: bool) -> dict[str, Any]:
+    """The columns to write: what is given, every text as Validator.text returns it (NFC,
+    trimmed; blank clears it, except the type, which is always required)."""
     v = Validator()
-    v.int_range("tier", changes.tier, 1, 3)
-    v.text("type", changes.type, max_length=100, required=creating)
-    v.text("owner", changes.owner, max_length=200)
-    v.text("notes", changes.notes, max_length=10_000)
+    low, high = contracts.Tier.bounds
+    v.int_range("tier", changes.tier, int(low), int(high))
     if creating and changes.tier is None:
         v.add("tier", "tier is required", ErrorCode.REQUIRED)
+    values: dict[str, Any] = {
+        name: getattr(changes, name)
+        for name in ("tier", "status", "start_date", "end_date")
+        if getattr(changes, name) is not None
+    }
+    for name, contract in _TEXTS:
+        value = getattr(changes, name)
+        required = name == "type" and (creating or value is not None)
+        if value is not None or required:
+            values[name] = v.text(name, value, max_length=contract.length, required=required)
     if (
         changes.start_date is not None
         and changes.end_date is not None
@@ -43,17 +58,12 @@ def _validate(changes: InterventionChanges, creating: bool) -> None:
     ):
         v.add("endDate", "endDate is before startDate", ErrorCode.INVALID)
     v.raise_if_any()
+    return values
 
 
-def _apply(row: Intervention, changes: InterventionChanges) -> None:
-    for name in ("tier", "status", "start_date", "end_date"):
-        value = getattr(changes, name)
-        if value is not None:
-            setattr(row, name, value)
-    for name in ("type", "owner", "notes"):
-        value = getattr(changes, name)
-        if value is not None:
-            setattr(row, name, value.strip() or None)
+def _apply(row: Intervention, values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        setattr(row, name, value)
     if row.end_date is not None and row.end_date < row.start_date:
         raise ServiceError.single("endDate", "endDate is before startDate", ErrorCode.INVALID)
 
@@ -61,7 +71,7 @@ def _apply(row: Intervention, changes: InterventionChanges) -> None:
 async def create(
     session: AsyncSession, *, actor: Principal, student_id: uuid.UUID, changes: InterventionChanges
 ) -> Intervention:
-    _validate(changes, creating=True)
+    values = _clean(changes, creating=True)
     await students.require(session, org_id=actor.org_id, student_id=student_id)
     row = Intervention(
         org_id=actor.org_id,
@@ -70,7 +80,7 @@ async def create(
         start_date=changes.start_date or date.today(),
         owner=actor.sub,
     )
-    _apply(row, changes)
+    _apply(row, values)
     session.add(row)
     await audit.record(session, actor=actor, action="intervention.create", entity=row, before=None)
     return row
@@ -83,7 +93,7 @@ async def update(
     intervention_id: uuid.UUID,
     changes: InterventionChanges,
 ) -> Intervention:
-    _validate(changes, creating=False)
+    values = _clean(changes, creating=False)
     row = (
         await session.execute(
             select(Intervention)
@@ -94,7 +104,7 @@ async def update(
     if row is None:
         raise ServiceError.single("id", "no such intervention", ErrorCode.NOT_FOUND)
     before = audit.snapshot(row)
-    _apply(row, changes)
+    _apply(row, values)
     await audit.record(
         session, actor=actor, action="intervention.update", entity=row, before=before
     )

@@ -266,7 +266,9 @@ async def recompute(
             )
         changes.append(RiskChange(sid, previous_tier, result, changed))
     if bulk:
-        # One executemany for the whole batch instead of an UPDATE per student.
+        # One executemany for the whole batch instead of an UPDATE per student, in id order:
+        # two batches sharing students lock them in the same order and cannot deadlock.
+        bulk.sort(key=lambda values: values["id"])
         await session.execute(update(Student), bulk)
     return changes
 

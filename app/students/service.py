@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias, TypeVar
 
-from sqlalchemy import Select, func, literal_column, select
-from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -145,13 +144,7 @@ async def unknown_student_errors(
     ]
 
 
-# Each column as it was before the statement (PostgreSQL 18's RETURNING old.*): all NULL when
-# the statement inserted, so `old.id IS NULL` tells a create from an update.
-_OLD_COLUMNS = [
-    (attr.key, literal_column(f'old."{attr.columns[0].name}"', attr.columns[0].type))
-    for attr in sa_inspect(Student).column_attrs
-]
-_OLD = [column.label(f"old_{key}") for key, column in _OLD_COLUMNS]
+_OLD = audit.old_columns(Student)
 
 
 async def upsert(
@@ -174,10 +167,8 @@ async def upsert(
     row = (await session.execute(stmt)).one()
     student: Student = row[0]
     old = row._mapping
-    created = old["old_id"] is None
-    before = None
-    if not created:
-        before = audit.snapshot(Student(**{key: old[f"old_{key}"] for key, _ in _OLD_COLUMNS}))
+    before = audit.before_upsert(Student, old)
+    created = before is None
     await audit.record(
         session,
         actor=actor,

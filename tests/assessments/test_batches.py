@@ -84,24 +84,30 @@ async def test_resending_a_batch_replaces_rather_than_duplicates(db: Database) -
     assert rows == [495] and audits == 2
 
 
-async def _record(db: Database, kind: str, org: Org, ids: list[uuid.UUID]) -> None:
+async def _record(
+    db: Database, kind: str, org: Org, ids: list[uuid.UUID], score: int = 500
+) -> None:
     async with db.transaction(org.id) as session:
         if kind == "assessments":
-            items = [_diagnostic(i) for i in ids]
+            items = [_diagnostic(i, score) for i in ids]
             await assessment_flows.record_many(session, actor=org.principal(), items=items)
         else:
             yesterday = datetime.now(UTC).date() - timedelta(days=1)  # inside the school year
-            days = [DayInput(i, yesterday, 6) for i in ids]
+            codes = {"1": "A"} if score != 500 else {}
+            days = [DayInput(i, yesterday, 6, period_codes=codes) for i in ids]
             await attendance_flows.record_days(session, actor=org.principal(), days=days)
 
 
 @pytest.mark.parametrize("kind", ["assessments", "attendance"])
 async def test_batch_statement_count_is_flat(db: Database, kind: str) -> None:
+    """Flat whether the batch creates its rows or replaces them with new values."""
     counts = []
     for size in (2, 20):
         org = await make_org(db)
         ids = [(await make_student(db, org)).id for _ in range(size)]
-        counts.append(await _statements(db, lambda o=org, i=ids: _record(db, kind, o, i)))
+        first = await _statements(db, lambda o=org, i=ids: _record(db, kind, o, i))
+        again = await _statements(db, lambda o=org, i=ids: _record(db, kind, o, i, score=510))
+        counts.append((first, again))
     assert counts[0] == counts[1], counts
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app.attendance import flows
 from app.attendance.models import AttendanceDay
 from app.attendance.service import DayInput
+from app.audit.models import AuditEntry
 from app.core.errors import ServiceError
 from app.db import Database
 from app.graphql.relay import to_global_id
@@ -207,17 +208,77 @@ async def test_a_batch_of_one_names_its_index(gql: GraphQLClient, org: Org) -> N
         ),
         (
             {"periodCodes": [{"period": 9, "code": "A"}, {"period": 2, "code": "ZZ"}]},
-            [("days[0].periodCodes.2", "UNKNOWN_CODE"), ("days[0].periodCodes.9", "OUT_OF_RANGE")],
+            [
+                ("days[0].periodCodes[0].period", "OUT_OF_RANGE"),
+                ("days[0].periodCodes[1].code", "UNKNOWN_CODE"),
+            ],
         ),
         (
             {"periodCodes": [{"period": 1, "code": "A"}, {"period": 1, "code": "T"}]},
             [("days[0].periodCodes[1].period", "DUPLICATE")],
+        ),
+        (  # one day's errors all name the entry by its index in the list
+            {"periodCodes": [{"period": 2, "code": "A"}, {"period": 2, "code": "ZZ"}]},
+            [
+                ("days[0].periodCodes[1].period", "DUPLICATE"),
+                ("days[0].periodCodes[1].code", "UNKNOWN_CODE"),
+            ],
         ),
         ({"scheduledPeriods": 0}, [("days[0].scheduledPeriods", "OUT_OF_RANGE")]),
     ]
     for override, expected in cases:
         payload = await _record(gql, org, [{"studentId": sid, "day": day, **override}])
         assert sorted((e["field"], e["code"]) for e in payload["errors"]) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    "periods",
+    [{"9": "A", "2": "ZZ", " 2": "T"}, [(9, "A"), (2, "ZZ"), (2, "T")]],
+    ids=["mapping", "pairs"],
+)
+async def test_period_errors_name_the_entry_whatever_the_input(
+    db: Database, org: Org, periods: Any
+) -> None:
+    student = await make_student(db, org)
+    days = [DayInput(student.id, _today(), 6), DayInput(student.id, _today(), 6, None, periods)]
+    with pytest.raises(ServiceError) as refused:
+        async with db.transaction(org.id) as session:
+            await flows.record_days(session, actor=org.principal(), days=days)
+    assert [(e.field, e.code.value) for e in refused.value.errors] == [
+        ("days[1].periodCodes[0].period", "OUT_OF_RANGE"),
+        ("days[1].periodCodes[1].code", "UNKNOWN_CODE"),
+        ("days[1].periodCodes[2].period", "DUPLICATE"),
+    ]
+
+
+async def test_the_later_record_of_a_day_in_one_batch_wins(
+    gql: GraphQLClient, db: Database, org: Org
+) -> None:
+    sid = await upsert(gql, org, "W6")
+    day = (_today() - timedelta(days=1)).isoformat()
+    payload = await _record(
+        gql,
+        org,
+        [
+            {"studentId": sid, "day": day, "allDayCode": "U"},
+            {"studentId": sid, "day": day, "periodCodes": [{"period": 3, "code": "t"}]},
+        ],
+    )
+    assert payload["errors"] == []
+    assert [d["dailyStatus"] for d in payload["days"]] == ["TARDY", "TARDY"]
+    async with db.transaction(org.id) as session:
+        (stored,) = (await session.execute(select(AttendanceDay))).scalars().all()
+        audits = (
+            (
+                await session.execute(
+                    select(AuditEntry).where(AuditEntry.action == "attendance.record")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert (stored.all_day_code, stored.period_codes) == (None, {"3": "T"})
+    assert [(a.before, a.after["period_codes"]) for a in audits if a.after] == [(None, {"3": "T"})]
 
 
 async def test_summary_with_band_is_flat_in_statements(

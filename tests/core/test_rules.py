@@ -41,7 +41,7 @@ def test_classify_day(
 def test_unknown_code_and_period_name_the_field() -> None:
     with pytest.raises(ServiceError) as exc:
         classify_day(DayInput(SID, date(2026, 3, 2), 6, "ZZ", {"9": "A"}), CODES)
-    assert {e.field for e in exc.value.errors} == {"allDayCode", "periodCodes.9"}
+    assert {e.field for e in exc.value.errors} == {"allDayCode", "periodCodes[0].period"}
 
 
 def test_academic_year_starts_in_august() -> None:

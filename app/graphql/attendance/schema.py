@@ -8,7 +8,6 @@ import strawberry
 
 from app.attendance import flows, service
 from app.core import contracts as C
-from app.core.errors import ErrorCode, ServiceError
 from app.graphql.attendance.types import AttendanceCategory, AttendanceCode, AttendanceDay
 from app.graphql.context import Info
 from app.graphql.contracts import limited
@@ -62,22 +61,14 @@ class SetAttendanceCodePayload:
 
 
 def _to_day(i: int, d: AttendanceDayInput) -> service.DayInput:
-    prefix = f"days[{i}]."  # a batch of one too: the path names the input as sent
-    periods: dict[str, str] = {}
-    for j, p in enumerate(d.period_codes):
-        if str(p.period) in periods:
-            raise ServiceError.single(
-                f"{prefix}periodCodes[{j}].period",
-                f"period {p.period} is given twice",
-                ErrorCode.DUPLICATE,
-            )
-        periods[str(p.period)] = p.code
+    # A batch of one too: the path names the input as sent. The periods stay a list, so that
+    # the service's errors name periodCodes[j] (a period given twice among them).
     return service.DayInput(
-        student_id=parse_id(d.student_id, "Student", f"{prefix}studentId"),
+        student_id=parse_id(d.student_id, "Student", f"days[{i}].studentId"),
         day=d.day,
         scheduled_periods=d.scheduled_periods,
         all_day_code=d.all_day_code,
-        period_codes=periods,
+        period_codes=[(p.period, p.code) for p in d.period_codes],
     )
 
 
