@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Production switches: the GraphiQL page and schema introspection (both on by default).
     graphiql: bool = True
+    # Answer compilable queries with one SQL statement (app.graphql.compiled); off, every
+    # read runs on the resolver path. A switch for operators, and the benchmark's baseline.
+    compiled_reads: bool = True
     introspection: bool = True
 
     @field_validator("rate_limit")

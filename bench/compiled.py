@@ -1,9 +1,9 @@
 """`python -m bench.compiled`: the class view (issue 16) three ways, in one run, on the demo
 school. Prints JSON. Not a test: no thresholds.
 
-- resolver: /graphql over HTTP, the resolver tree with its DataLoaders (the app as shipped);
-- compiled: /graphql over HTTP, the app wired with CompiledReads and encode_response, so one
-  statement builds the JSON; also `execute_compiled` in-process (no HTTP, no Strawberry);
+- resolver: /graphql over HTTP with COMPILED_READS=false: the resolver tree and DataLoaders;
+- compiled: /graphql over HTTP as shipped (COMPILED_READS on), so one statement builds the
+  JSON; also `execute_compiled` in-process (no HTTP, no Strawberry);
 - raw: a hand-written asyncpg transaction (the same set_config, then one JSON-building
   statement): the floor the compiled path is measured against.
 Each API runs under uvicorn in a subprocess on a loopback port; the load comes from here.
@@ -154,20 +154,14 @@ async def in_process(db: Database, org_id: uuid.UUID, requests: int) -> dict[str
 
 
 def serve(port: int, compiled: bool) -> None:
-    """The API as `schoolgraph serve` runs it, wired with the compiled path when asked."""
+    """The API as `schoolgraph serve` runs it, with COMPILED_READS on or off."""
     import uvicorn
 
-    from app.graphql.compiled.extension import CompiledReads, encode_response
-    from app.graphql.schema import build_schema
+    from app.config import get_settings
     from app.main import create_app
 
-    app = create_app()
-    if compiled:
-        view = next(r.endpoint for r in app.routes if getattr(r, "path", None) == "/graphql")
-        schema = build_schema(app.state.services.settings)
-        schema.extensions = [*schema.extensions, CompiledReads]
-        view.schema = schema
-        view.encode_json = encode_response
+    settings = get_settings().model_copy(update={"compiled_reads": compiled})
+    app = create_app(settings=settings)
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
 
 

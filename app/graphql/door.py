@@ -18,6 +18,7 @@ from strawberry.extensions import SchemaExtension
 
 from app.graphql.cost import expanded_size, operation_cost
 from app.logs import current_request
+from app.metrics import READS
 
 
 def _refuse(message: str, **extensions: Any) -> ExecutionResult:
@@ -96,7 +97,8 @@ def _too_large(document: DocumentNode) -> bool:
 
 
 class RequestLogging(SchemaExtension):
-    """Names the operation on the request's log line."""
+    """Names the operation on the request's log line, and counts which read path answered
+    a query (app.graphql.compiled sets it; a query it did not take was resolved)."""
 
     def on_execute(self) -> Iterator[None]:
         entry = current_request()
@@ -105,3 +107,7 @@ class RequestLogging(SchemaExtension):
             with contextlib.suppress(RuntimeError):  # no single operation to name
                 entry.operation_type = self.execution_context.operation_type.value
         yield
+        if entry is not None and entry.operation_type == "query":
+            entry.read_path = entry.read_path or "resolved"
+            cached = "n/a" if entry.plan_cached is None else str(entry.plan_cached).lower()
+            READS.labels(entry.read_path, cached).inc()

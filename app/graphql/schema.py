@@ -173,7 +173,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
                 max_cost=settings.max_query_cost, max_page_size=settings.max_page_size
             ),
             # After the door: only operations the resolver path would run get compiled.
-            CompiledReads,
+            *([CompiledReads] if settings.compiled_reads else []),
             RequestLogging,
         ],
     )

@@ -29,7 +29,6 @@ from strawberry.extensions import SchemaExtension
 from app.graphql.compiled.cache import PlanCache
 from app.graphql.compiled.execute import CompiledResult, execute_compiled
 from app.logs import current_request
-from app.metrics import READS
 
 _resolver_only: ContextVar[bool] = ContextVar("schoolgraph_resolver_only", default=False)
 
@@ -82,8 +81,6 @@ class CompiledReads(SchemaExtension):
             or ctx.graphql_document is None
             or isinstance(getattr(context, "request", None), WebSocket)
         ):
-            if ctx.result is None and principal is not None:
-                _served("resolved", None)
             yield
             return
         compiled = await execute_compiled(
@@ -98,7 +95,6 @@ class CompiledReads(SchemaExtension):
             cache=self.cache,
         )
         if compiled is None:
-            _served("resolved", None)
             yield
             return
         if compiled.remainder is None:
@@ -115,12 +111,12 @@ class CompiledReads(SchemaExtension):
 
 
 def _served(path: str, plan_cached: bool | None) -> None:
-    """Which read path answered: on the request's log line and in /metrics."""
+    """Which read path answered, for the request's log line and /metrics (counted by
+    app.graphql.door.RequestLogging)."""
     entry = current_request()
     if entry is not None:
         entry.read_path = path
         entry.plan_cached = plan_cached
-    READS.labels(path, "n/a" if plan_cached is None else str(plan_cached).lower()).inc()
 
 
 def _encode(value: Any) -> str:
