@@ -3,6 +3,7 @@ migrated schema, the ASGI app over httpx, and a fresh organisation per test."""
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import tempfile
@@ -161,3 +162,19 @@ def count_statements(app: Any) -> Iterator[StatementCounter]:
     event.listen(engine, "before_cursor_execute", counter)
     yield counter
     event.remove(engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture
+def captured_log() -> Iterator[io.StringIO]:
+    """Everything logged during the test, formatted as the server formats it (text)."""
+    from app.logs import TextFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(TextFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)

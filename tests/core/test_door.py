@@ -10,51 +10,23 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from app.config import Settings
 from app.db import Database
-from app.logs import TextFormatter, configure_logging
-from app.main import create_app
+from app.logs import configure_logging
 from app.orgs.models import Role
-from tests.conftest import JWT_SECRET, GraphQLClient, Org, Servers
+from tests.conftest import GraphQLClient, Org, Servers
 from tests.factories import make_student
+from tests.support import client_for
 
 LOG = """mutation($input: LogIncidentInput!) { logIncident(input: $input) {
     incident { id } errors { field code } } }"""
-
-
-@asynccontextmanager
-async def client_for(settings: Settings, servers: Servers, **urls: str) -> AsyncIterator[Any]:
-    app = create_app(
-        settings=settings,
-        database_url=urls.get("database_url", servers.database_url),
-        redis_url=urls.get("redis_url", servers.redis_url),
-        jwt_secret=JWT_SECRET,
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
-
-
-@pytest.fixture
-def captured_log() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(TextFormatter())
-    logging.getLogger().addHandler(handler)
-    try:
-        yield stream
-    finally:
-        logging.getLogger().removeHandler(handler)
 
 
 async def test_body_over_the_limit_is_refused_before_parsing(gql: GraphQLClient) -> None:

@@ -5,22 +5,19 @@ The rows in the database are counted against the items answered as logged."""
 from __future__ import annotations
 
 import io
-import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
 from app.db import Database
 from app.graphql.relay import to_global_id
 from app.incidents.models import Incident
-from app.logs import TextFormatter
 from tests.conftest import GraphQLClient, Org, Servers
 from tests.graphql.test_contract import upsert
 
@@ -28,19 +25,6 @@ LOG_MANY = """mutation($input: LogIncidentsInput!) { logIncidents(input: $input)
     results { index created incident { id category } errors { field message code } }
     errors { field message code } } }"""
 FAIL_HERE = "fail-here"
-
-
-@pytest.fixture
-def captured_log() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(TextFormatter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
 
 
 @asynccontextmanager

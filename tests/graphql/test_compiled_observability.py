@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Iterator
-
-import httpx
-import pytest
 
 from app.config import Settings
-from app.logs import TextFormatter
-from app.main import create_app
-from tests.conftest import JWT_SECRET, GraphQLClient, Org, Servers
+from tests.conftest import GraphQLClient, Org, Servers
+from tests.support import client_for
 
 CLASS_VIEW = """query ClassView($c: String!) { students(first: 30, filter: {classCode: $c}) {
     edges { node { id name incidents(first: 10) { edges { node { id kind } } } } } } }"""
-
-
-@pytest.fixture
-def captured_log() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(TextFormatter())
-    logging.getLogger().addHandler(handler)
-    try:
-        yield stream
-    finally:
-        logging.getLogger().removeHandler(handler)
 
 
 def _metric(text: str, path: str, cached: str) -> float:
@@ -62,20 +44,12 @@ async def test_compiled_reads_can_be_switched_off(
     settings: Settings, servers: Servers, org: Org, captured_log: io.StringIO
 ) -> None:
     off = settings.model_copy(update={"compiled_reads": False})
-    app = create_app(
-        settings=off,
-        database_url=servers.database_url,
-        redis_url=servers.redis_url,
-        jwt_secret=JWT_SECRET,
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            response = await http.post(
-                "/graphql",
-                json={"query": CLASS_VIEW, "variables": {"c": "7A"}},
-                headers={"Authorization": f"Bearer {org.token()}"},
-            )
+    async with client_for(off, servers) as http:
+        response = await http.post(
+            "/graphql",
+            json={"query": CLASS_VIEW, "variables": {"c": "7A"}},
+            headers={"Authorization": f"Bearer {org.token()}"},
+        )
     assert response.status_code == 200 and "errors" not in response.json()
     line = next(ln for ln in captured_log.getvalue().splitlines() if "operation=ClassView" in ln)
     assert "read_path=resolved" in line

@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
 import asyncpg
-import pytest
 
 from app.graphql.relay import to_global_id
 from app.graphql.schema import schema
-from app.logs import TextFormatter
 from app.orgs.models import Role
 from tests.conftest import GraphQLClient, Org, Servers
 from tests.factories import log, make_student
@@ -97,20 +94,6 @@ LEAKS = (
     ".py",
     SECRET_NOTE,
 )
-
-
-@pytest.fixture
-def captured_log() -> Iterator[io.StringIO]:
-    """Everything logged during the test, formatted as the server formats it."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(TextFormatter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
 
 
 @asynccontextmanager

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,13 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from app.config import Settings
 from app.graphql.view import GRAPHQL_RESPONSE, response_media_type
 from app.main import create_app
 from app.orgs.models import Role
 from tests.conftest import JWT_SECRET, GraphQLClient, Org, Servers
+from tests.support import live_server
 
 CONFORMANCE = Path(__file__).resolve().parent.parent / "conformance"
 # graphql-http 1.23.1 runs 61 checks (1.22.x ran 60; 1.23 added B7N8, a 400 for JSON that does
@@ -36,20 +35,8 @@ AUDIT_CHECKS = 61
 
 @pytest.fixture(scope="module")
 async def live_http(app: Any) -> AsyncIterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):  # uvicorn offers no "started" event to await
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with live_server(app) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def _installed(package: str, version: str) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -14,7 +13,6 @@ from typing import Any
 
 import jwt
 import pytest
-import uvicorn
 import websockets
 
 from app.auth.principal import Principal
@@ -24,6 +22,7 @@ from app.graphql.context import Context
 from app.graphql.sockets import TOKEN_EXPIRED, TransportWSHandler
 from app.orgs.models import Role
 from tests.conftest import JWT_SECRET, GraphQLClient, Org
+from tests.support import live_server
 
 PROTOCOL = "graphql-transport-ws"
 LEGACY_PROTOCOL = "graphql-ws"
@@ -34,20 +33,8 @@ UPSERT = """mutation($input: UpsertStudentInput!) {
 
 @pytest.fixture(scope="module")
 async def live_url(app: Any) -> AsyncIterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):  # uvicorn offers no "started" event to await
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    yield f"ws://127.0.0.1:{port}/graphql"
-    server.should_exit = True
-    await task
+    async with live_server(app) as port:
+        yield f"ws://127.0.0.1:{port}/graphql"
 
 
 def short_token(org: Org, seconds: int, sub: str = "ws-user") -> tuple[str, float]:
