@@ -81,9 +81,11 @@ def _start(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], str]:
     return proc, output
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def _stop(proc: subprocess.Popen[str]) -> str:
+    """SIGTERM, then what dev printed while stopping (for the assertion's message)."""
     proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=60)
+    out, _ = proc.communicate(timeout=60)
+    return out or ""
 
 
 def test_dev_lifecycle(tmp_path: Path) -> None:
@@ -106,8 +108,8 @@ def test_dev_lifecycle(tmp_path: Path) -> None:
         valkey_pid = int((data_dir / "valkey" / "valkey.pid").read_text())
         assert _alive(valkey_pid)
     finally:
-        _stop(proc)
-    assert proc.returncode == 0
+        stopping = _stop(proc)
+    assert proc.returncode == 0, stopping
     assert _processes_mentioning(str(data_dir)) == []  # postgres, the worker
     # valkey renames its process title; exited, it may linger as a zombie until init reaps it
     assert not _alive(valkey_pid)
@@ -184,6 +186,6 @@ def test_dev_killed_by_sigkill_takes_everything_it_started(tmp_path: Path) -> No
         assert "Migrating" not in second.stdout
         assert _students(port, output)
     finally:
-        _stop(proc)
-    assert proc.returncode == 0
+        stopping = _stop(proc)
+    assert proc.returncode == 0, stopping
     assert _processes_mentioning(str(data_dir)) == []
