@@ -10,25 +10,17 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import asyncpg
 import httpx
 from sqlalchemy import event
 
-from app import migrate
-from app.auth.tokens import issue
 from app.config import Settings
 from app.db import Database
-from app.devservices import EmbeddedServices
-from app.orgs import service as orgs
-from app.orgs.models import Role
-from app.seed import seed_demo
+from bench.demo import SECRET, demo_school, wait_healthy
 
-SECRET = "bench-secret-" + uuid.uuid4().hex
 CLIENTS, PER_CLIENT = 50, 20
 DASHBOARD = """query($cls: String!) {
   students(first: 30, filter: {classCode: $cls}) { edges { node {
@@ -189,46 +181,17 @@ async def count_dashboard_statements(db: Database, token: str, settings: Setting
     return len(statements)
 
 
-async def _wait_healthy(url: str) -> None:
-    async with httpx.AsyncClient(base_url=url) as http:
-        for _ in range(400):
-            try:
-                if (await http.get("/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                await asyncio.sleep(0.05)
-    raise RuntimeError("the API did not become healthy")
-
-
 async def main() -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="schoolgraph-bench-"))
-    services = EmbeddedServices(data_dir).start()
-    os.environ["BENCH_REDIS_URL"] = services.redis_url
-    server = None
-    try:
-        await asyncio.to_thread(migrate.upgrade, services.database_url)
-        settings = Settings(jwt_secret=SECRET)
-        db = Database.connect(settings, services.database_url)
-        await seed_demo(db, slug="demo")
-        async with db.admin_transaction() as session:
-            org = await orgs.get_by_slug(session, slug="demo")
-        assert org is not None
-        from sqlalchemy import select
+    from sqlalchemy import select
 
-        from app.students.models import Student
+    from app.graphql.relay import to_global_id
+    from app.students.models import Student
 
-        async with db.transaction(org.id) as session:
+    async with demo_school() as demo:
+        os.environ["BENCH_REDIS_URL"] = demo.services.redis_url
+        async with demo.db.transaction(demo.org.id) as session:
             ids = list((await session.execute(select(Student.id).limit(200))).scalars())
-        from app.graphql.relay import to_global_id
-
-        token = issue(SECRET, sub="bench", org="demo", role=Role.ADMIN)
         port = 18000 + os.getpid() % 1000
-        env = {
-            **os.environ,
-            "DATABASE_URL": services.database_url,
-            "REDIS_URL": services.redis_url,
-            "JWT_SECRET": SECRET,
-        }
         server = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -236,21 +199,26 @@ async def main() -> None:
             "serve",
             "--port",
             str(port),
-            env=env,
+            env=demo.env(),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
-        url = f"http://127.0.0.1:{port}"
-        await _wait_healthy(url)
-        gids = [to_global_id("Student", i) for i in ids]
-        dsn = services.database_url.replace("+asyncpg", "")
-        api_1 = await http_log_incidents(url, token, gids, clients=1, per_client=200)
-        raw_1 = await raw_log_incidents(dsn, org.id, ids, clients=1, per_client=200)
-        api = await http_log_incidents(url, token, gids)
-        raw = await raw_log_incidents(dsn, org.id, ids)
-        dash = await dashboard(url, token, db)
-        dash["sql_statements_per_request"] = await count_dashboard_statements(db, token, settings)
-        await db.dispose()
+        try:
+            url = f"http://127.0.0.1:{port}"
+            await wait_healthy(url)
+            gids = [to_global_id("Student", i) for i in ids]
+            token, org_id = demo.token, demo.org.id
+            api_1 = await http_log_incidents(url, token, gids, clients=1, per_client=200)
+            raw_1 = await raw_log_incidents(demo.dsn, org_id, ids, clients=1, per_client=200)
+            api = await http_log_incidents(url, token, gids)
+            raw = await raw_log_incidents(demo.dsn, org_id, ids)
+            dash = await dashboard(url, token, demo.db)
+            dash["sql_statements_per_request"] = await count_dashboard_statements(
+                demo.db, token, demo.settings
+            )
+        finally:
+            server.terminate()
+            await asyncio.wait_for(server.wait(), 10)
         print(
             json.dumps(
                 {
@@ -270,11 +238,6 @@ async def main() -> None:
                 indent=2,
             )
         )
-    finally:
-        if server is not None:
-            server.terminate()
-            await asyncio.wait_for(server.wait(), 10)
-        services.destroy()
 
 
 if __name__ == "__main__":

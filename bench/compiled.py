@@ -15,26 +15,19 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
-from app import migrate
-from app.auth.tokens import issue
 from app.config import Settings
 from app.db import Database
-from app.devservices import EmbeddedServices
-from app.orgs import service as orgs
 from app.orgs.models import Role
-from app.seed import seed_demo
+from bench.demo import SECRET, demo_school, wait_healthy
 
-SECRET = "bench-secret-" + uuid.uuid4().hex
 CLASS_VIEW = """query($cls: String!) { students(first: 30, filter: {classCode: $cls}) {
   edges { node { id name
     incidents(first: 10) { edges { node { id occurredAt kind category } } } } } } }"""
@@ -172,14 +165,8 @@ async def _start(port: int, compiled: bool, env: dict[str, str]) -> asyncio.subp
     process = await asyncio.create_subprocess_exec(
         *args, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
     )
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-        for _ in range(400):
-            try:
-                if (await http.get("/healthz")).status_code == 200:
-                    return process
-            except httpx.HTTPError:
-                await asyncio.sleep(0.05)
-    raise RuntimeError("the API did not become healthy")
+    await wait_healthy(f"http://127.0.0.1:{port}")
+    return process
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
@@ -189,23 +176,8 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
 
 async def main() -> None:
     requests = int(os.environ.get("BENCH_REQUESTS", "400"))
-    services = EmbeddedServices(Path(tempfile.mkdtemp(prefix="schoolgraph-bench-"))).start()
-    try:
-        await asyncio.to_thread(migrate.upgrade, services.database_url)
-        settings = Settings(jwt_secret=SECRET)
-        db = Database.connect(settings, services.database_url)
-        await seed_demo(db, slug="demo")
-        async with db.admin_transaction() as session:
-            org = await orgs.get_by_slug(session, slug="demo")
-        assert org is not None
-        token = issue(SECRET, sub="bench", org="demo", role=Role.ADMIN)
-        env = {
-            **os.environ,
-            "DATABASE_URL": services.database_url,
-            "REDIS_URL": services.redis_url,
-            "JWT_SECRET": SECRET,
-            "LOG_LEVEL": "WARNING",
-        }
+    async with demo_school() as demo:
+        env = demo.env(LOG_LEVEL="WARNING")
         port = 19000 + os.getpid() % 1000
         results: dict[str, Any] = {}
         for name, compiled, count in (
@@ -214,13 +186,14 @@ async def main() -> None:
         ):
             server = await _start(port, compiled, env)
             try:
-                results[name] = await http_path(f"http://127.0.0.1:{port}", token, count, CLIENTS)
+                url = f"http://127.0.0.1:{port}"
+                results[name] = await http_path(url, demo.token, count, CLIENTS)
             finally:
                 await _stop(server)
-        results["compiled_in_process"] = await in_process(db, org.id, requests)
-        dsn = services.database_url.replace("+asyncpg", "")
-        results["raw_asyncpg_one_statement"] = await raw_path(dsn, org.id, requests, CLIENTS)
-        await db.dispose()
+        results["compiled_in_process"] = await in_process(demo.db, demo.org.id, requests)
+        results["raw_asyncpg_one_statement"] = await raw_path(
+            demo.dsn, demo.org.id, requests, CLIENTS
+        )
 
         answers = {k: v.pop("answer") for k, v in results.items() if "answer" in v}
         reference = answers["resolver_http"]
@@ -256,8 +229,6 @@ async def main() -> None:
                 indent=2,
             )
         )
-    finally:
-        services.destroy()
 
 
 if __name__ == "__main__":
