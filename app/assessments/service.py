@@ -138,7 +138,13 @@ def _clean(data: AssessmentData, prefix: str = "") -> tuple[dict[str, Any], list
             f"relativePlacement is at most {MAX_GRADE_LEVELS} grade levels above or below",
             ErrorCode.OUT_OF_RANGE,
         )
-    domain_scores = v.scores("domainScores", data.domain_scores)
+    domain_scores = v.scores(
+        "domainScores",
+        data.domain_scores,
+        max_items=contracts.Scores.max_entries or 0,
+        max_length=contracts.Label.length,
+        bounds=contracts.DomainScore.bounds,
+    )
     if year and not re.fullmatch(r"\d{4}-\d{4}", year):
         v.add("academicYear", "academicYear looks like 2025-2026", ErrorCode.INVALID)
     values: dict[str, Any] = {

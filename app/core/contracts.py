@@ -143,7 +143,9 @@ def _shape(value: Any) -> tuple[int, int]:
 
 
 def _num(value: float) -> str:
-    return f"{value:g}" if math.isfinite(value) else "∞"
+    if not math.isfinite(value):
+        return "∞"
+    return str(int(value)) if value == int(value) else f"{value:g}"
 
 
 def text(name: str, max_length: int) -> Contract:
@@ -205,6 +207,7 @@ AbsencePercent = number("AbsencePercent", 0.1, 100)
 GradeLevels = number("GradeLevels", 1, 6)
 EnrolledDays = number("EnrolledDays", 1, 200)
 GraceDays = number("GraceDays", 0, 120)
+DomainScore = number("DomainScore", -1_000_000, 1_000_000)  # one value inside Scores
 HousePoints = number("HousePoints", -100, 100)
 
 # Dates and instants.

@@ -88,10 +88,18 @@ class Validator:
         return cleaned
 
     def scores(
-        self, field: str, value: object, *, max_items: int = 50, max_length: int = 100
+        self,
+        field: str,
+        value: object,
+        *,
+        max_items: int,
+        max_length: int,
+        bounds: tuple[float, float],
     ) -> dict[str, float | str | None]:
         """A flat object of names to numbers (or short text, or null), such as i-Ready's
-        domain scores: `{"Phonics": 512, "Vocabulary": "Mid 4"}`."""
+        domain scores: `{"Phonics": 512, "Vocabulary": "Mid 4"}`. The limits are the
+        caller's contracts (app.core.contracts)."""
+        low, high = bounds
         if value is None:
             return {}
         if not isinstance(value, dict):
@@ -109,9 +117,9 @@ class Validator:
                     self.add(path, f"{path} must be a number or text", ErrorCode.INVALID)
                 cleaned[name or str(key)] = None
             elif isinstance(item, int | float):
-                if not math.isfinite(item) or abs(item) > 1_000_000:
+                if not math.isfinite(item) or not low <= item <= high:
                     self.add(
-                        path, f"{path} must be between -1000000 and 1000000", ErrorCode.OUT_OF_RANGE
+                        path, f"{path} must be between {low:g} and {high:g}", ErrorCode.OUT_OF_RANGE
                     )
                 cleaned[name or str(key)] = item
             elif isinstance(item, str):
