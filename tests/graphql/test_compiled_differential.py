@@ -10,30 +10,26 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 import strawberry
 from sqlalchemy import event
 
-from app.config import Settings
 from app.core.pagination import encode_cursor
 from app.db import Database
 from app.graphql.compiled import CompiledResult, execute_compiled, execute_compiled_many
-from app.graphql.compiled.extension import CompiledReads, encode_response, resolver_path_only
+from app.graphql.compiled.extension import resolver_path_only
 from app.graphql.relay import to_global_id
-from app.graphql.schema import build_schema
 from app.incidents import flows
 from app.incidents import service as incident_service
 from app.incidents.models import Incident, IncidentKind
-from app.main import create_app
 from app.orgs.models import Role
 from app.students.models import Student
-from tests.conftest import JWT_SECRET, GraphQLClient, Org, Servers, StatementCounter, make_org
+from tests.conftest import GraphQLClient, Org, StatementCounter, make_org
 from tests.factories import make_student
 
 
@@ -163,30 +159,17 @@ def view_schema(app: Any) -> strawberry.Schema:
     return schema
 
 
-@pytest.fixture(scope="module")
-async def wired(servers: Servers, settings: Settings) -> AsyncIterator[Any]:
-    """An app whose /graphql runs the compiled path, wired as the report proposes."""
-    application = create_app(
-        settings=settings,
-        database_url=servers.database_url,
-        redis_url=servers.redis_url,
-        jwt_secret=JWT_SECRET,
-    )
-    view = next(r.endpoint for r in application.routes if getattr(r, "path", None) == "/graphql")
-    schema = build_schema(settings)
-    if CompiledReads not in schema.extensions:  # until build_schema lists it itself
-        schema.extensions = [*schema.extensions, CompiledReads]
-    view.schema = schema
-    view.encode_json = encode_response
-    async with application.router.lifespan_context(application):
-        yield application
+@pytest.fixture
+def wired(app: Any) -> Any:
+    """The app as shipped: build_schema lists CompiledReads and the view encodes with
+    encode_response; nothing is patched, so what these tests check is what runs."""
+    assert app.state.services.settings.compiled_reads
+    return app
 
 
 @pytest.fixture
-async def wired_gql(wired: Any) -> AsyncIterator[GraphQLClient]:
-    transport = httpx.ASGITransport(app=wired)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield GraphQLClient(http)
+def wired_gql(gql: GraphQLClient) -> GraphQLClient:
+    return gql
 
 
 # --- the corpus ------------------------------------------------------------------------------

@@ -135,7 +135,7 @@ class PlanCache:
             if parsed is not None:
                 return PreparedDocument.of(digest, parsed)
             try:
-                document = parse(text, no_location=True)
+                document = parse(text)  # with locations: errors of a remainder point into it
             except GraphQLError:
                 return None
             if validate(self.schema._schema, document):
