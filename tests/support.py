@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import httpx
 import uvicorn
 
@@ -60,3 +62,27 @@ async def client_for(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield http
+
+
+@asynccontextmanager
+async def inserts_fail(
+    servers: Servers, org_id: uuid.UUID, table: str, when: str = "true"
+) -> AsyncIterator[None]:
+    """Postgres refuses to insert `org_id`'s rows of `table` (those matching the SQL
+    condition `when`, over NEW): a failure inside a service after every check has passed, as
+    a bug, a broken constraint or a full disk would be. Raises 'injected fault' (P0001)."""
+    conn = await asyncpg.connect(servers.database_url.replace("+asyncpg", ""))
+    name = f"fault_{table}_{org_id.hex}"
+    await conn.execute(
+        f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.org_id = '{org_id}' AND ({when}) THEN RAISE EXCEPTION 'injected fault'; END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION {name}();"""
+    )
+    try:
+        yield
+    finally:
+        await conn.execute(f"DROP TRIGGER {name} ON {table}; DROP FUNCTION {name}();")
+        await conn.close()

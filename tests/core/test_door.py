@@ -8,7 +8,6 @@ import contextlib
 import io
 import json
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -127,19 +126,26 @@ async def test_request_log_has_who_and_what_but_no_data(
         "duration_ms=",
     ):
         assert part in line, (part, line)
-    assert (
-        "error_codes=['FORBIDDEN']" in logged or "FORBIDDEN" in logged or "GRAPHQL_ERROR" in logged
-    )
+    # The refused and the GET requests were logged too (so "no note" above means something).
+    lines = logged.splitlines()
+    assert any("role=AIDE" in ln and "method=POST" in ln and "error_codes=" in ln for ln in lines)
+    assert any("role=ADMIN" in ln and "method=GET" in ln and "status=200" in ln for ln in lines)
 
 
 def test_json_log_lines_parse() -> None:
     stream = io.StringIO()
-    configure_logging("json")
-    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "schoolgraph")
-    handler.setStream(stream)  # type: ignore[attr-defined]
-    logging.getLogger("schoolgraph.request").info(
-        "request", extra={"request_id": "r1", "status": 200}
-    )
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        configure_logging("json")
+        handler = next(h for h in root.handlers if h.get_name() == "schoolgraph")
+        handler.setStream(stream)  # type: ignore[attr-defined]
+        logging.getLogger("schoolgraph.request").info(
+            "request", extra={"request_id": "r1", "status": 200}
+        )
+    finally:  # the tests after this one log as they did before it
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
     record = json.loads(stream.getvalue().splitlines()[-1])
     assert record["message"] == "request" and record["request_id"] == "r1"
     assert record["level"] == "INFO" and "time" in record
@@ -174,12 +180,11 @@ async def test_readyz_answers_503_in_time_when_redis_hangs(
         silent_server() as port,
         client_for(settings, servers, redis_url=f"redis://127.0.0.1:{port}/0") as http,
     ):
-        start = time.monotonic()
+        # Unbounded, this request would hang until the test's timeout fails it.
         response = await http.get("/readyz")
-        elapsed = time.monotonic() - start
     assert response.status_code == 503
+    # "timeout", not "unreachable": the probe's own bound answered.
     assert response.json()["checks"] == {"database": "ok", "redis": "timeout"}
-    assert elapsed < settings.readiness_timeout + 1.5
 
 
 async def test_readyz_answers_503_in_time_when_postgres_hangs(

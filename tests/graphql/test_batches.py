@@ -7,11 +7,8 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
@@ -20,34 +17,12 @@ from app.graphql.relay import to_global_id
 from app.incidents.models import Incident
 from tests.conftest import GraphQLClient, Org, Servers
 from tests.graphql.test_contract import upsert
+from tests.support import inserts_fail
 
 LOG_MANY = """mutation($input: LogIncidentsInput!) { logIncidents(input: $input) {
     results { index created incident { id category } errors { field message code } }
     errors { field message code } } }"""
 FAIL_HERE = "fail-here"
-
-
-@asynccontextmanager
-async def insert_fails_for(servers: Servers, org: Org, category: str) -> AsyncIterator[None]:
-    """Postgres refuses to insert `org`'s incidents of `category`: a failure inside the
-    service, after every check has passed, as a broken constraint or disk would be."""
-    conn = await asyncpg.connect(servers.database_url.replace("+asyncpg", ""))
-    name = "batch_fault_" + org.id.hex
-    await conn.execute(
-        f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF NEW.org_id = '{org.id}' AND NEW.category = '{category}' THEN
-            RAISE EXCEPTION 'injected fault';
-          END IF;
-          RETURN NEW;
-        END $$;
-        CREATE TRIGGER {name} BEFORE INSERT ON incidents FOR EACH ROW EXECUTE FUNCTION {name}();"""
-    )
-    try:
-        yield
-    finally:
-        await conn.execute(f"DROP TRIGGER {name} ON incidents; DROP FUNCTION {name}();")
-        await conn.close()
 
 
 async def rows(db: Database, org: Org, model: type = Incident) -> int:
@@ -78,7 +53,7 @@ async def test_a_failure_inside_the_service_is_that_items_answer(
 ) -> None:
     student = await upsert(gql, org, "B1")
     batch = items(student, i3={"category": FAIL_HERE})
-    async with insert_fails_for(servers, org, FAIL_HERE):
+    async with inserts_fail(servers, org.id, "incidents", f"NEW.category = '{FAIL_HERE}'"):
         body = await gql(LOG_MANY, {"input": {"items": batch}}, token=org.token())
     assert "errors" not in body, body  # no top-level error: the answer is the payload
     payload = body["data"]["logIncidents"]

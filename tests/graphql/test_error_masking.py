@@ -8,18 +8,15 @@ import io
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
-
-import asyncpg
 
 from app.graphql.relay import to_global_id
 from app.graphql.schema import schema
 from app.orgs.models import Role
 from tests.conftest import GraphQLClient, Org, Servers
 from tests.factories import log, make_student
+from tests.support import inserts_fail
 
 SECRET_NOTE = "unique-note-" + uuid.uuid4().hex
 
@@ -96,26 +93,6 @@ LEAKS = (
 )
 
 
-@asynccontextmanager
-async def audit_fails(servers: Servers, org: Org) -> AsyncIterator[None]:
-    """Every audit row of `org` fails inside Postgres, as a bug or a broken disk would."""
-    conn = await asyncpg.connect(servers.database_url.replace("+asyncpg", ""))
-    name = "fault_" + org.id.hex
-    await conn.execute(
-        f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF NEW.org_id = '{org.id}' THEN RAISE EXCEPTION 'injected fault'; END IF;
-          RETURN NEW;
-        END $$;
-        CREATE TRIGGER {name} BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION {name}();"""
-    )
-    try:
-        yield
-    finally:
-        await conn.execute(f"DROP TRIGGER {name} ON audit_log; DROP FUNCTION {name}();")
-        await conn.close()
-
-
 def test_every_mutation_is_covered() -> None:
     assert set(schema._schema.mutation_type.fields) == set(MUTATIONS), (
         "add the new mutation to MUTATIONS"
@@ -141,7 +118,7 @@ async def test_internal_errors_are_masked_in_every_mutation(
         "d": date.today().isoformat(),
     }
     answers = {}
-    async with audit_fails(servers, org):
+    async with inserts_fail(servers, org.id, "audit_log"):
         for mutation, document in MUTATIONS.items():
             used = {k: v for k, v in variables.items() if f"${k}" in document}
             response = await gql.raw(document, used, token)

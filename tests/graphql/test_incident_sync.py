@@ -62,8 +62,9 @@ async def test_sync_reports_the_restruck_strikes(gql: GraphQLClient, org: Org) -
         (c["incident"]["id"], c["previousStrike"], c["strike"]) for c in earliest["strikeChanges"]
     ] == [(half_past["incident"]["id"], 1, 2)]
 
-    # A positive counts in no negative's window: nothing to restrike.
-    body = await gql(LOG, {"input": {**_negative(sid, ten), "kind": "POSITIVE"}}, token=token)
+    # A positive, even before all of them, counts in no negative's window: nothing to restrike.
+    early = ten - timedelta(hours=2)
+    body = await gql(LOG, {"input": {**_negative(sid, early), "kind": "POSITIVE"}}, token=token)
     assert body["data"]["logIncident"]["strikeChanges"] == []
 
 

@@ -129,12 +129,11 @@ async def test_a_student_created_through_the_api_has_risk_at_once(
     assert {f["indicator"] for f in student["risk"]["indicators"]} >= {"ATTENDANCE"}
 
 
-async def test_the_worker_runs_the_sweep_and_on_demand_recompute(
+async def test_the_worker_runs_the_on_demand_recompute(
     db: Database, org: Org, servers: Servers
 ) -> None:
-    """Through a real arq worker on the test Valkey: the cron job is registered, and the
-    on-demand job recomputes every student of the org."""
-    assert any(c.coroutine.__name__ == "risk_sweep" for c in WorkerSettings.cron_jobs)
+    """Through a real arq worker on the test Valkey: the on-demand job recomputes every
+    student of the org."""
     student = await make_student(db, org)
     redis = RedisSettings.from_dsn(servers.redis_url)
     pool = await create_pool(
@@ -161,4 +160,30 @@ async def test_the_worker_runs_the_sweep_and_on_demand_recompute(
         await worker.pool.aclose()  # Worker.close() calls a deprecated redis close()
     finally:
         await pool.aclose()
+    assert (await _student(db, org, student.id)).risk_computed_at is not None
+
+
+async def test_the_worker_runs_the_scheduled_sweep(db: Database, servers: Servers) -> None:
+    """The worker's own cron job (run at start-up, as WorkerSettings declares it) sweeps a
+    student never evaluated."""
+    org = await make_org(db)
+    student = await make_student(db, org)
+    assert (await _student(db, org, student.id)).risk_computed_at is None
+    worker = Worker(
+        functions=[],
+        cron_jobs=WorkerSettings.cron_jobs,
+        redis_settings=RedisSettings.from_dsn(servers.redis_url),
+        queue_name="test-risk-cron:" + org.slug,
+        burst=True,
+        ctx={"db": db},
+        job_serializer=WorkerSettings.job_serializer,
+        job_deserializer=WorkerSettings.job_deserializer,
+        handle_signals=False,
+        poll_delay=0.05,
+    )
+    try:
+        await asyncio.wait_for(worker.async_run(), 120)
+        assert worker.jobs_complete >= 1 and worker.jobs_failed == 0
+    finally:
+        await worker.pool.aclose()
     assert (await _student(db, org, student.id)).risk_computed_at is not None
