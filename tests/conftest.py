@@ -3,6 +3,7 @@ migrated schema, the ASGI app over httpx, and a fresh organisation per test."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -150,6 +151,9 @@ class StatementCounter:
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.statements.append(statement)
 
+    def heard(self, statement: str) -> None:
+        self.statements.append(statement)
+
     @property
     def data_statements(self) -> list[str]:
         return [s for s in self.statements if "set_config" not in s]
@@ -157,11 +161,22 @@ class StatementCounter:
 
 @pytest.fixture
 def count_statements(app: Any) -> Iterator[StatementCounter]:
-    engine = app.state.services.db.engine.sync_engine
+    with counting_statements(app.state.services.db) as counter:
+        yield counter
+
+
+@contextlib.contextmanager
+def counting_statements(db: Any) -> Iterator[StatementCounter]:
+    """Every statement `db` sends: the ORM's engine's and the compiled read path's."""
+    engine = db.engine.sync_engine
     counter = StatementCounter()
     event.listen(engine, "before_cursor_execute", counter)
-    yield counter
-    event.remove(engine, "before_cursor_execute", counter)
+    db.read_listeners.append(counter.heard)
+    try:
+        yield counter
+    finally:
+        db.read_listeners.remove(counter.heard)
+        event.remove(engine, "before_cursor_execute", counter)
 
 
 @pytest.fixture

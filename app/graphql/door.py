@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -12,12 +12,13 @@ from graphql import (
     ExecutionResult,
     FragmentDefinitionNode,
     GraphQLError,
+    GraphQLSchema,
     OperationDefinitionNode,
 )
 from strawberry.extensions import SchemaExtension
 
 from app.graphql.cost import expanded_size, operation_cost
-from app.logs import current_request
+from app.logs import RequestEntry, current_request
 from app.metrics import READS
 
 
@@ -50,19 +51,37 @@ class DoorChecks(SchemaExtension):
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        schema = self.execution_context.schema._schema
-        cost = operation_cost(
-            schema, operation, fragments, variables, self.max_page_size, self.max_cost
+        return cost_refusal(
+            self.execution_context.schema._schema,
+            operation,
+            fragments,
+            variables,
+            max_cost=self.max_cost,
+            max_page_size=self.max_page_size,
         )
-        if cost > self.max_cost:
-            return _refuse(
-                f"This operation may resolve more than {self.max_cost} fields "
-                f"(MAX_QUERY_COST); ask for smaller pages or fewer nested lists",
-                code="QUERY_TOO_COSTLY",
-                cost=cost,
-                maxCost=self.max_cost,
-            )
-        return None
+
+
+def cost_refusal(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+    *,
+    max_cost: int,
+    max_page_size: int,
+) -> ExecutionResult | None:
+    """The refusal of an operation that costs more than `max_cost` with these variables (see
+    app.graphql.cost), None when it may run. The compiled path's fast lane asks it too."""
+    cost = operation_cost(schema, operation, fragments, variables, max_page_size, max_cost)
+    if cost > max_cost:
+        return _refuse(
+            f"This operation may resolve more than {max_cost} fields "
+            f"(MAX_QUERY_COST); ask for smaller pages or fewer nested lists",
+            code="QUERY_TOO_COSTLY",
+            cost=cost,
+            maxCost=max_cost,
+        )
+    return None
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -108,6 +127,11 @@ class RequestLogging(SchemaExtension):
                 entry.operation_type = self.execution_context.operation_type.value
         yield
         if entry is not None and entry.operation_type == "query":
-            entry.read_path = entry.read_path or "resolved"
-            cached = "n/a" if entry.plan_cached is None else str(entry.plan_cached).lower()
-            READS.labels(entry.read_path, cached).inc()
+            count_read(entry)
+
+
+def count_read(entry: RequestEntry) -> None:
+    """Counts which read path answered a query, and whether its plan was cached."""
+    entry.read_path = entry.read_path or "resolved"
+    cached = "n/a" if entry.plan_cached is None else str(entry.plan_cached).lower()
+    READS.labels(entry.read_path, cached).inc()

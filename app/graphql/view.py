@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
@@ -31,11 +32,14 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
+from app.auth.principal import Principal
 from app.auth.service import Authenticator
 from app.auth.tokens import AuthUnavailable, InvalidToken
 from app.config import Settings
 from app.db import Database
+from app.graphql.compiled.cache import plan_cache
 from app.graphql.compiled.extension import encode_response
+from app.graphql.compiled.http import FastReads, is_json_post
 from app.graphql.context import Context
 from app.graphql.sockets import LegacyWSHandler, TransportWSHandler, bounded_messages
 from app.logs import current_request
@@ -155,11 +159,11 @@ def operation_count(query: str, max_tokens: int) -> int:
     return _cached_operation_count(query, max_tokens)
 
 
-def _name_caller(context: Context) -> None:
+def _name_caller(principal: Principal | None) -> None:
     entry = current_request()
-    if entry is not None and context.principal is not None:
-        entry.org = context.principal.org_slug
-        entry.role = context.principal.role.value
+    if entry is not None and principal is not None:
+        entry.org = principal.org_slug
+        entry.role = principal.role.value
 
 
 # --- GraphiQL -----------------------------------------------------------------------------
@@ -224,6 +228,11 @@ class GraphQLView(GraphQL[Context, None]):
         self.db = db
         self.auth = auth
         self.rate_limiter = rate_limiter
+        self.fast_reads = (
+            FastReads(plan_cache(schema), db, settings)
+            if settings.compiled_reads and isinstance(schema, strawberry.Schema)
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -237,9 +246,14 @@ class GraphQLView(GraphQL[Context, None]):
             return
         request = Request(scope=scope, receive=receive)
         media_type = response_media_type(request.headers.get("accept"))
-        response: Response
+        response: Response | None = None
         try:
-            response = await self.run(request)
+            if self.fast_reads is not None and is_json_post(request):
+                principal = await self.authorize(request)
+                request.state.principal = principal
+                response = await self.fast_reads.answer(request, principal, media_type)
+            if response is None:
+                response = await self.run(request)
         except HTTPException as exc:
             response = error_response(exc.reason, exc.status_code, media_type)
         except Unauthorized as exc:
@@ -279,19 +293,26 @@ class GraphQLView(GraphQL[Context, None]):
             return context
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
             return context
+        # The fast lane has already authorized a request it handed on.
+        context.principal = getattr(request.state, "principal", None) or await self.authorize(
+            request
+        )
+        return context
+
+    async def authorize(self, request: Request) -> Principal:
+        """The caller of an HTTP request, within their rate limit."""
         try:
-            context.principal = await self.auth.authenticate(request.headers.get("authorization"))
+            principal = await self.auth.authenticate(request.headers.get("authorization"))
         except InvalidToken as exc:
             raise Unauthorized(str(exc)) from exc
         except AuthUnavailable as exc:
             raise Unavailable(exc.error_id) from exc
-        _name_caller(context)
+        _name_caller(principal)
         if self.rate_limiter is not None:
-            who = context.principal
-            verdict = await self.rate_limiter.check(f"{who.org_slug}:{who.sub}")
+            verdict = await self.rate_limiter.check(f"{principal.org_slug}:{principal.sub}")
             if not verdict.allowed:
                 raise RateLimited(verdict.retry_after, verdict.limit)
-        return context
+        return principal
 
     async def on_ws_connect(self, context: Context) -> Any:
         params: Mapping[str, Any] = context.connection_params or {}
@@ -308,7 +329,7 @@ class GraphQLView(GraphQL[Context, None]):
             raise ConnectionRejectionError(
                 {"reason": "authentication is unavailable", "errorId": exc.error_id}
             ) from exc
-        _name_caller(context)
+        _name_caller(context.principal)
         return await super().on_ws_connect(context)
 
     # --- GraphQL over HTTP ------------------------------------------------------------

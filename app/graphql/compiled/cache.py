@@ -23,6 +23,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -61,6 +62,9 @@ class LRU(Generic[K, V]):
         self.items.move_to_end(key)
         return value
 
+    def peek(self, key: K) -> V | None:
+        return self.items.get(key)
+
     def __len__(self) -> int:
         return len(self.items)
 
@@ -87,6 +91,10 @@ class PreparedDocument:
     fragments: dict[str, FragmentDetails]
     directive_variables: tuple[str, ...]
     has_fragment_variables: bool
+
+    @cached_property
+    def fragment_definitions(self) -> dict[str, FragmentDefinitionNode]:
+        return {name: details.definition for name, details in self.fragments.items()}
 
     @classmethod
     def of(cls, digest: str, document: DocumentNode) -> PreparedDocument:
@@ -124,6 +132,13 @@ class PlanCache:
         self.schema = schema
         self.documents: LRU[str, PreparedDocument | None] = LRU(maxsize)
         self.plans: LRU[tuple[Any, ...], Any] = LRU(maxsize)  # -> planner.OperationPlan
+        # Texts of documents that Strawberry has parsed and validated with every rule of the
+        # schema (its limits included) and that reached the compiled path: the fast lane
+        # (app.graphql.compiled.http) answers only these, without Strawberry.
+        self.admitted: LRU[str, PreparedDocument] = LRU(maxsize)
+
+    def admit(self, text: str, prepared: PreparedDocument) -> None:
+        self.admitted.get_or_build(text, lambda: prepared)
 
     def prepare(self, text: str, parsed: DocumentNode | None = None) -> PreparedDocument | None:
         """The document of `text`. `parsed` is the caller's parse of `text`, validated

@@ -28,6 +28,7 @@ from app.graphql.compiled.plan import (
     object_sites,
 )
 from app.graphql.compiled.planner import OperationPlan, Planner
+from app.graphql.door import cost_refusal
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class CompiledResult:
     fallback: dict[str, str]  # response key -> why it runs on the resolver path
     remainder: DocumentNode | None  # the operation's fallback root fields only (None: none)
     plan_cached: bool = False  # the plan came from the cache (was built by an earlier request)
+    operation_name: str | None = None  # as the document names it (an anonymous one: None)
 
     @property
     def body(self) -> bytes:
@@ -72,7 +74,9 @@ def _plan(
     if not isinstance(coerced, VariableValues):
         return None  # the resolver path reports the variables' errors
     directive_values = tuple(coerced.coerced.get(n) for n in prepared.directive_variables)
-    key = (prepared.hash, operation_name, principal.role, directive_values, settings.max_page_size)
+    # The operation as the document names it: a request may name it or leave it implied.
+    named = operation.name.value if operation.name else None
+    key = (prepared.hash, named, principal.role, directive_values, settings.max_page_size)
     cached = key in cache.plans.items
     plan: OperationPlan = cache.plans.get_or_build(
         key,
@@ -167,24 +171,80 @@ async def execute_compiled(
     document, bad variables, a refused argument).
 
     `document` is the query text (the plan cache's key); `parsed`, when given, is its parse,
-    already validated against `schema` (Strawberry's, in the extension)."""
+    already validated against `schema` by Strawberry with all its rules (the extension): the
+    document is then admitted to the fast lane (`execute_admitted`)."""
     cache = cache or plan_cache(schema)
     prepared_document = cache.prepare(document, parsed)
     if prepared_document is None:
         return None
+    if parsed is not None:
+        cache.admit(document, prepared_document)
+    return await _run(db, principal, cache, prepared_document, operation_name, variables, settings)
+
+
+async def execute_admitted(
+    db: Database,
+    principal: Principal,
+    cache: PlanCache,
+    document: str,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    settings: Settings,
+) -> CompiledResult | None:
+    """The fast lane's answer: the operation of a document Strawberry has already admitted
+    (parsed and validated with every rule, see `execute_compiled`), when every root field
+    compiles and the door's cost check passes with these variables — the checks Strawberry
+    would run again for them. None otherwise: Strawberry then runs the request as usual,
+    and answers what is wrong with it."""
+    prepared_document = cache.admitted.peek(document)
+    if prepared_document is None:
+        return None
+    compiled = await _run(
+        db, principal, cache, prepared_document, operation_name, variables, settings, whole=True
+    )
+    return compiled
+
+
+async def _run(
+    db: Database,
+    principal: Principal,
+    cache: PlanCache,
+    prepared_document: PreparedDocument,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    settings: Settings,
+    *,
+    whole: bool = False,
+) -> CompiledResult | None:
+    """`whole`: only when every root field compiles and the cost check passes (the fast lane,
+    which runs no door of Strawberry's)."""
     prepared = _plan(cache, prepared_document, operation_name, variables, principal, settings)
     if prepared is None:
         return None
+    if whole and (
+        prepared.plan.refused
+        or cost_refusal(
+            cache.schema._schema,
+            prepared_document.operations[operation_name],
+            prepared_document.fragment_definitions,
+            variables or {},
+            max_cost=settings.max_query_cost,
+            max_page_size=settings.max_page_size,
+        )
+        is not None
+    ):
+        return None
     roots, bound, fallback = _bind(prepared)
-    if not roots:
+    if not roots or (whole and fallback):
         return None
     statement = _statement(prepared.plan, roots, bound)
     values = _values(statement, bound, principal)
-    async with db.transaction(principal.org_id) as session:
-        connection = await session.connection()
-        row = (await connection.exec_driver_sql(statement.sql, tuple(values))).one()
+    [rows] = await db.read(principal.org_id, [(statement.sql, values)])
+    named = prepared_document.operations[operation_name].name
     return dataclasses.replace(
-        _result(prepared.plan, statement, row, fallback), plan_cached=prepared.cached
+        _result(prepared.plan, statement, tuple(rows[0]), fallback),
+        plan_cached=prepared.cached,
+        operation_name=named.value if named else None,
     )
 
 
@@ -218,11 +278,17 @@ async def execute_compiled_many(
         statement = _statement(prepared.plan, roots, bound)
         group = groups.setdefault((id(prepared.plan), statement), [])
         group.append((i, _values(statement, bound, principal), (prepared.plan, fallback)))
-    async with db.transaction(principal.org_id) as session:
-        connection = await session.connection()
-        for (_, statement), members in groups.items():
-            columns = tuple(list(column) for column in zip(*(m[1] for m in members), strict=True))
-            rows = (await connection.exec_driver_sql(statement.batch_sql, columns)).all()
-            for (i, _, (plan, fallback)), row in zip(members, rows, strict=True):
-                results[i] = _result(plan, statement, tuple(row)[1:], fallback)
+    if not groups:
+        return results
+    batches = [
+        (
+            statement.batch_sql,
+            [list(column) for column in zip(*(m[1] for m in members), strict=True)],
+        )
+        for (_, statement), members in groups.items()
+    ]
+    answers = await db.read(principal.org_id, batches)
+    for ((_, statement), members), rows in zip(groups.items(), answers, strict=True):
+        for (i, _, (plan, fallback)), row in zip(members, rows, strict=True):
+            results[i] = _result(plan, statement, tuple(row)[1:], fallback)
     return results

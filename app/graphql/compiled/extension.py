@@ -43,6 +43,10 @@ def resolver_path_only() -> Iterator[None]:
         _resolver_only.reset(token)
 
 
+def resolver_path_forced() -> bool:
+    return _resolver_only.get()
+
+
 class RawJSON:
     """JSON text to be written into a response as it is."""
 
