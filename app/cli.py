@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -333,6 +334,52 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
+    from app.auth.principal import Principal
+    from app.graphql.compiled.explain import explain_compiled
+    from app.graphql.schema import build_schema
+    from app.orgs import service
+
+    document = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+    try:
+        variables = json.loads(args.variables) if args.variables else None
+    except ValueError as exc:
+        print(f"error: --variables is not JSON: {exc}", file=sys.stderr)
+        return 2
+    runtime = _runtime(settings, args.data_dir)
+
+    async def explain(db: Database) -> str | None:
+        async with db.admin_transaction() as session:
+            org = await service.get_by_slug(session, slug=args.org)
+        if org is None:
+            return None
+        principal = Principal(
+            sub="cli-explain", role=Role(args.role), org_id=org.id, org_slug=org.slug
+        )
+        explanation = await explain_compiled(
+            db,
+            principal,
+            build_schema(settings),
+            document,
+            args.operation,
+            variables,
+            settings,
+            analyze=args.analyze,
+        )
+        return explanation.text()
+
+    try:
+        _require_schema(runtime)
+        text = asyncio.run(_with_db(runtime, settings, explain))
+    finally:
+        runtime.close()
+    if text is None:
+        print(f"error: no organisation {args.org!r}", file=sys.stderr)
+        return 1
+    print(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="schoolgraph", description=__doc__)
@@ -395,6 +442,22 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--sub")
     token.add_argument("--hours", type=float, default=12.0)
     token.set_defaults(func=cmd_token)
+
+    explain = with_data_dir(
+        sub.add_parser(
+            "explain",
+            help="the compiled read path's statement for a query, and Postgres' EXPLAIN of it",
+        )
+    )
+    explain.add_argument("file", help="the GraphQL document (- for standard input)")
+    explain.add_argument("--org", required=True, help="organisation slug (RLS scope)")
+    explain.add_argument("--role", default=Role.ADMIN.value, choices=[r.value for r in Role])
+    explain.add_argument("--operation", help="operationName, for a document with several")
+    explain.add_argument("--variables", help="the variables, as JSON")
+    explain.add_argument(
+        "--analyze", action="store_true", help="EXPLAIN ANALYZE (runs the statement)"
+    )
+    explain.set_defaults(func=cmd_explain)
     return parser
 
 
