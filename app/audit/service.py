@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
 from app.auth.principal import Principal
-from app.core.pagination import Page, SortKey, apply_keyset, to_page
+from app.core.pagination import Page, PageRequest, SortKey, apply_keyset, to_page
 from app.db import Base
 
 
@@ -92,8 +92,7 @@ async def list_page(
     *,
     org_id: uuid.UUID,
     flt: AuditFilter | None,
-    first: int,
-    after: str | None,
+    page: PageRequest,
 ) -> Page[AuditEntry]:
     stmt = select(AuditEntry).where(AuditEntry.org_id == org_id)
     if flt is not None:
@@ -105,8 +104,8 @@ async def list_page(
             stmt = stmt.where(AuditEntry.actor_sub == flt.actor_sub)
         if flt.action:
             stmt = stmt.where(AuditEntry.action == flt.action)
-    rows = (await session.execute(apply_keyset(stmt, NEWEST_FIRST, first, after))).scalars().all()
-    return to_page(rows, NEWEST_FIRST, first, after)
+    rows = (await session.execute(apply_keyset(stmt, NEWEST_FIRST, page))).scalars().all()
+    return to_page(rows, NEWEST_FIRST, page)
 
 
 def old_columns(model: type[Base]) -> list[Label[Any]]:

@@ -207,9 +207,14 @@ def order_by(keys: Sequence[SortKey]) -> list[Any]:
     return [k.column.desc().nulls_last() if k.descending else k.column.asc() for k in keys]
 
 
-def check_first(first: int | None, max_page_size: int, field: str = "first") -> int:
+DEFAULT_PAGE_SIZE = 20
+
+
+def check_first(
+    first: int | None, max_page_size: int, field: str = "first", default: int = DEFAULT_PAGE_SIZE
+) -> int:
     if first is None:
-        return min(20, max_page_size)
+        return min(default, max_page_size)
     if first < 0 or first > max_page_size:
         raise ServiceError.single(
             field, f"{field} must be between 0 and {max_page_size}", ErrorCode.OUT_OF_RANGE
@@ -217,16 +222,80 @@ def check_first(first: int | None, max_page_size: int, field: str = "first") -> 
     return first
 
 
-def apply_keyset(
-    stmt: Select[Any], keys: Sequence[SortKey], first: int, after: str | None
-) -> Select[Any]:
-    if after:
-        stmt = stmt.where(seek_condition(keys, decode_cursor(after, keys)))
-    return stmt.order_by(*order_by(keys)).limit(first + 1)
+@dataclass(frozen=True)
+class PageRequest:
+    """A Relay page: `size` rows after `after` (forward, `first`), or the `size` rows nearest
+    `before` (backward, `last`); either bound may be given with either direction. Cursors
+    are checked when the page is fetched, naming the argument they came in."""
+
+    size: int
+    after: str | None = None
+    before: str | None = None
+    backward: bool = False
 
 
-def to_page(rows: Sequence[T], keys: Sequence[SortKey], first: int, after: str | None) -> Page[T]:
-    """Turn the first+1 rows fetched by apply_keyset into a page."""
-    items = list(rows[:first])
+def page_request(
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None = None,
+    before: str | None = None,
+    max_page_size: int,
+    default: int = DEFAULT_PAGE_SIZE,
+) -> PageRequest:
+    """The page that a connection's `first`/`after`/`last`/`before` ask for (neither size:
+    the first `default` rows)."""
+    if first is not None and last is not None:
+        raise ServiceError.single(
+            "last", "Give first (forward) or last (backward), not both", ErrorCode.INVALID
+        )
+    if last is not None:
+        size = check_first(last, max_page_size, "last")
+        return PageRequest(size, after or None, before or None, backward=True)
+    size = check_first(first, max_page_size, default=default)
+    return PageRequest(size, after or None, before or None)
+
+
+def reversed_keys(keys: Sequence[SortKey]) -> tuple[SortKey, ...]:
+    """The opposite order. Exact for NOT NULL keys, which every connection's order is (the
+    compiled path relies on it too); a nullable key would sort its NULLs last both ways."""
+    if any(key.nullable for key in keys):
+        raise TypeError("only NOT NULL sort keys can be paged backward")
+    return tuple(SortKey(key.column, not key.descending) for key in keys)
+
+
+def page_conditions(keys: Sequence[SortKey], page: PageRequest) -> list[ColumnElement[bool]]:
+    """The keyset bounds of a page: after `after`, before `before`."""
+    conditions = []
+    if page.after:
+        conditions.append(seek_condition(keys, decode_cursor(page.after, keys)))
+    if page.before:
+        values = decode_cursor(page.before, keys, "before")
+        conditions.append(seek_condition(reversed_keys(keys), values, "before"))
+    return conditions
+
+
+def fetch_order(keys: Sequence[SortKey], page: PageRequest) -> tuple[SortKey, ...]:
+    """The order rows are fetched in: the connection's, or its opposite for a backward page
+    (the rows nearest `before` first; to_page turns them back)."""
+    return reversed_keys(keys) if page.backward else tuple(keys)
+
+
+def apply_keyset(stmt: Select[Any], keys: Sequence[SortKey], page: PageRequest) -> Select[Any]:
+    """The page's rows and one look-ahead row, in fetch order."""
+    stmt = stmt.where(*page_conditions(keys, page))
+    return stmt.order_by(*order_by(fetch_order(keys, page))).limit(page.size + 1)
+
+
+def to_page(rows: Sequence[T], keys: Sequence[SortKey], page: PageRequest) -> Page[T]:
+    """Turn the size+1 rows fetched by apply_keyset into a page, in the connection's order.
+    The far side is known from the look-ahead row; the near side only from the bound given
+    (a page after a cursor has rows before it), as Relay allows."""
+    items = list(rows[: page.size])
+    more = len(rows) > page.size
+    if page.backward:
+        items.reverse()
     cursors = [encode_cursor([getattr(r, k.column.key) for k in keys]) for r in items]
-    return Page(items, cursors, has_next_page=len(rows) > first, has_previous_page=bool(after))
+    if page.backward:
+        return Page(items, cursors, has_next_page=bool(page.before), has_previous_page=more)
+    return Page(items, cursors, has_next_page=more, has_previous_page=bool(page.after))

@@ -25,13 +25,20 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    NullValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
     get_named_type,
 )
 
+from app.core.pagination import DEFAULT_PAGE_SIZE
+
 PAGE_ARGUMENTS = ("first", "last", "limit")
+_MISSING = object()
+# Field metadata: the page a connection serves when neither first nor last is given
+# (app.graphql.relay.page_of's default; the compiled binding reads it too).
+PAGE_DEFAULT = "schoolgraph.page_default"
 # A list field without a page argument declares how long it may be, for its cost:
 # strawberry.field(metadata={LIST_SIZE: 400}). Undeclared lists count as short (1).
 LIST_SIZE = "schoolgraph.list_size"
@@ -42,23 +49,32 @@ def _page_size(
 ) -> int:
     sizes: list[int] = []
     given = {arg.name.value: arg.value for arg in node.arguments or ()}
+    paged = False
     for name in PAGE_ARGUMENTS:
         if name not in field.args:
             continue
+        paged = True
         value_node = given.get(name)
+        if value_node is None or isinstance(value_node, NullValueNode):
+            default = field.args[name].default_value
+            if isinstance(default, int):
+                sizes.append(min(default, max_page))
+            continue  # not given: the field's default page (below)
         value: Any = None
         if isinstance(value_node, IntValueNode):
             value = int(value_node.value)
         elif isinstance(value_node, VariableNode):
-            value = variables.get(value_node.name.value)
-        elif value_node is None:
-            default = field.args[name].default_value
-            value = default if isinstance(default, int) else None
-        # A missing, null or absurd size counts as the largest page the API serves.
+            value = variables.get(value_node.name.value, _MISSING)
+            if value is None:
+                continue  # null: the default page
+        # A size from a missing variable or an absurd one counts as the largest page served.
         sizes.append(value if isinstance(value, int) and 0 <= value <= max_page else max_page)
     if sizes:
         return max(sizes)
     definition = (field.extensions or {}).get("strawberry-definition")
+    if paged:
+        metadata = getattr(definition, "metadata", None) or {}
+        return min(int(metadata.get(PAGE_DEFAULT, DEFAULT_PAGE_SIZE)), max_page)
     declared = (getattr(definition, "metadata", None) or {}).get(LIST_SIZE)
     return declared if isinstance(declared, int) else 1
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
+from app.core import contracts as C
 from app.core.errors import ErrorCode, ServiceError
-from app.core.pagination import Page
+from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageRequest, page_request
+from app.graphql.contracts import limited_argument
+from app.graphql.cost import PAGE_DEFAULT
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -54,8 +57,9 @@ class PageInfo:
 class Edge(Generic[T]):
     node: T
     cursor: str = strawberry.field(
-        description="Opaque: pass it as `after` to this same list for the rows after this one. "
-        "Any other value (altered, or a cursor of another list) is refused with INVALID_CURSOR."
+        description="Opaque: pass it as `after` to this same list for the rows after this one, "
+        "or as `before` for the rows before it. Any other value (altered, or a cursor of "
+        "another list) is refused with INVALID_CURSOR."
     )
 
 
@@ -82,4 +86,48 @@ def connection_from_page(page: Page[M], convert: Callable[[M], T]) -> Connection
             start_cursor=page.cursors[0] if page.cursors else None,
             end_cursor=page.cursors[-1] if page.cursors else None,
         ),
+    )
+
+
+# A connection's page arguments (Relay): `first` rows after `after`, or the `last` rows
+# before `before`; neither size gives the field's default page, first to last.
+First = Annotated[
+    int | None,
+    limited_argument(
+        C.PageSize,
+        description="Rows from the start (not with last). Neither first nor last: the default "
+        "page, 20 rows unless the field says otherwise.",
+    ),
+]
+After = Annotated[str | None, limited_argument(C.Cursor, description="Only rows after this.")]
+Last = Annotated[
+    int | None, limited_argument(C.PageSize, description="Rows from the end, nearest `before`.")
+]
+Before = Annotated[str | None, limited_argument(C.Cursor, description="Only rows before this.")]
+
+
+PAGE_ARGUMENTS = ("first", "after", "last", "before")
+
+
+def page_default(field: object) -> int:
+    metadata = getattr(field, "metadata", None) or {}
+    value = metadata.get(PAGE_DEFAULT, DEFAULT_PAGE_SIZE)
+    return int(value)
+
+
+def page_of(
+    max_page_size: int,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    default: int = DEFAULT_PAGE_SIZE,
+) -> PageRequest:
+    return page_request(
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        max_page_size=max_page_size,
+        default=default,
     )

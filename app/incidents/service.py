@@ -20,10 +20,12 @@ from app.core import contracts as C
 from app.core.errors import ErrorCode, ServiceError, Validator
 from app.core.pagination import (
     Page,
+    PageRequest,
     SortKey,
     apply_keyset,
-    decode_cursor,
-    seek_condition,
+    fetch_order,
+    order_by,
+    page_conditions,
     to_page,
 )
 from app.incidents.models import Incident, IncidentKind
@@ -298,11 +300,10 @@ async def list_page(
     *,
     org_id: uuid.UUID,
     flt: IncidentFilter | None,
-    first: int,
-    after: str | None,
+    page: PageRequest,
 ) -> Page[Incident]:
-    stmt = apply_keyset(filtered(org_id, flt), NEWEST_FIRST, first, after)
-    return to_page((await session.execute(stmt)).scalars().all(), NEWEST_FIRST, first, after)
+    stmt = apply_keyset(filtered(org_id, flt), NEWEST_FIRST, page)
+    return to_page((await session.execute(stmt)).scalars().all(), NEWEST_FIRST, page)
 
 
 async def pages_per_student(
@@ -310,33 +311,26 @@ async def pages_per_student(
     *,
     org_id: uuid.UUID,
     student_ids: Iterable[uuid.UUID],
-    first: int,
-    after: str | None,
+    page: PageRequest,
 ) -> dict[uuid.UUID, Page[Incident]]:
     """The same page (newest first) of many students' incidents, in one statement."""
     ids = list(student_ids)
     base = select(Incident).where(Incident.org_id == org_id, Incident.student_id.in_(ids))
-    if after:
-        base = base.where(seek_condition(NEWEST_FIRST, decode_cursor(after, len(NEWEST_FIRST))))
+    base = base.where(*page_conditions(NEWEST_FIRST, page))
     rn = (
         func.row_number()
-        .over(
-            partition_by=Incident.student_id,
-            order_by=(Incident.occurred_at.desc(), Incident.id.desc()),
-        )
+        .over(partition_by=Incident.student_id, order_by=order_by(fetch_order(NEWEST_FIRST, page)))
         .label("rn")
     )
     ranked = base.add_columns(rn).subquery()
     entity = aliased(Incident, ranked)
     stmt = (
-        select(entity)
-        .where(ranked.c.rn <= first + 1)
-        .order_by(entity.student_id, entity.occurred_at.desc(), entity.id.desc())
+        select(entity).where(ranked.c.rn <= page.size + 1).order_by(entity.student_id, ranked.c.rn)
     )
     grouped: dict[uuid.UUID, list[Incident]] = {sid: [] for sid in ids}
     for row in (await session.execute(stmt)).scalars():
         grouped[row.student_id].append(row)
-    return {sid: to_page(rows, NEWEST_FIRST, first, after) for sid, rows in grouped.items()}
+    return {sid: to_page(rows, NEWEST_FIRST, page) for sid, rows in grouped.items()}
 
 
 async def current_strike_levels(

@@ -16,7 +16,7 @@ from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core import contracts as C
 from app.core.errors import ErrorCode, FieldError, ServiceError, Validator
-from app.core.pagination import Page, SortKey, apply_keyset, to_page
+from app.core.pagination import Page, PageRequest, SortKey, apply_keyset, to_page
 from app.students.models import Student
 
 NAME_ORDER = (SortKey(Student.name), SortKey(Student.id))
@@ -232,10 +232,9 @@ async def list_page(
     *,
     org_id: uuid.UUID,
     flt: StudentFilter | None,
-    first: int,
-    after: str | None,
+    page: PageRequest,
     order: Sequence[SortKey] = NAME_ORDER,
 ) -> Page[Student]:
-    stmt = apply_keyset(filtered(org_id, flt), order, first, after)
+    stmt = apply_keyset(filtered(org_id, flt), order, page)
     rows = (await session.execute(stmt)).scalars().all()
-    return to_page(rows, order, first, after)
+    return to_page(rows, order, page)

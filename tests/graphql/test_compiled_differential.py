@@ -19,7 +19,7 @@ import httpx
 import pytest
 import strawberry
 
-from app.core.pagination import encode_cursor
+from app.core.pagination import PageRequest, encode_cursor
 from app.db import Database
 from app.graphql.compiled import CompiledResult, execute_compiled, execute_compiled_many
 from app.graphql.compiled.extension import resolver_path_only
@@ -142,8 +142,7 @@ async def _listing(db: Database, org: Org, student: Student) -> list[Incident]:
             session,
             org_id=org.id,
             flt=incident_service.IncidentFilter(student_id=student.id),
-            first=100,
-            after=None,
+            page=PageRequest(100),
         )
     return page.items
 
@@ -403,6 +402,80 @@ CASES = [
         role=Role.AIDE,
         compiled=(),
     ),
+    # Backward pages (last/before), and both bounds at once.
+    Case(
+        "the last page of a class",
+        _students(
+            "last: 2, filter: {classCode: $cls}", f"edges {{ cursor node {{ name }} }} {PAGE_INFO}"
+        ),
+    ),
+    Case(
+        "the page before a student",
+        "query($cls: String!, $before: String) { students(last: 2, before: $before, "
+        f"filter: {{classCode: $cls}}) {{ edges {{ cursor node {{ name }} }} {PAGE_INFO} }} }}",
+        lambda ds: {"cls": ds.cls, "before": ds.student_cursor("zoe")},
+    ),
+    Case(
+        "first with before: the start, bounded",
+        "query($cls: String!, $before: String) { students(first: 1, before: $before, "
+        f"filter: {{classCode: $cls}}) {{ nodes {{ name }} {PAGE_INFO} }} }}",
+        lambda ds: {"cls": ds.cls, "before": ds.student_cursor("zoe")},
+    ),
+    Case(
+        "between two cursors, backward",
+        "query($cls: String!, $after: String, $before: String) { students(last: 5, "
+        "after: $after, before: $before, filter: {classCode: $cls}) "
+        f"{{ nodes {{ name }} {PAGE_INFO} }} }}",
+        lambda ds: {
+            "cls": ds.cls,
+            "after": ds.student_cursor("ava"),
+            "before": ds.student_cursor("zoe"),
+        },
+    ),
+    Case(
+        "last zero",
+        _students("last: 0, filter: {classCode: $cls}", f"nodes {{ name }} {PAGE_INFO}"),
+    ),
+    Case(
+        "a student's oldest incidents, nested backward",
+        f"""query($id: ID!) {{ student(id: $id) {{ incidents(last: 2) {{
+          edges {{ cursor node {{ id occurredAt }} }} {PAGE_INFO} }} }} }}""",
+        lambda ds: {"id": ds.sid("ava")},
+    ),
+    Case(
+        "nested backward before a cursor, every class member",
+        f"""query($cls: String!, $before: String) {{ students(filter: {{classCode: $cls}}) {{
+          nodes {{ name incidents(last: 1, before: $before) {{ nodes {{ id }} {PAGE_INFO} }} }} }} }}""",
+        lambda ds: {"cls": ds.cls, "before": ds.incident_cursor("ava", 1)},
+    ),
+    Case(
+        "the school's incidents, backward",
+        f"query {{ incidents(last: 3) {{ edges {{ cursor node {{ id }} }} {PAGE_INFO} }} }}",
+        lambda ds: {},
+    ),
+    Case(
+        "at-risk students, backward",
+        f"query {{ atRiskStudents(minTier: 1, last: 2) {{ nodes {{ name riskTier }} {PAGE_INFO} }} }}",
+        lambda ds: {},
+    ),
+    Case(
+        "first and last together",
+        "{ students(first: 2, last: 2) { nodes { id } } }",
+        lambda ds: {},
+        compiled=(),
+    ),
+    Case(
+        "a bad before cursor",
+        '{ students(last: 2, before: "nope") { nodes { id } } }',
+        lambda ds: {},
+        compiled=(),
+    ),
+    Case(
+        "last over the limit",
+        "{ students(last: 1000) { nodes { id } } }",
+        lambda ds: {},
+        compiled=(),
+    ),
     Case(
         "aide may not read supportLevel",
         _students("filter: {classCode: $cls}", "edges { node { name supportLevel } }"),
@@ -512,25 +585,36 @@ def _headers(response: httpx.Response) -> dict[str, str]:
     return {k: v for k, v in response.headers.items() if k not in ("date", "x-request-id")}
 
 
+@pytest.mark.parametrize("backward", [False, True], ids=["forward", "backward"])
 async def test_paging_through_a_class_follows_the_compiled_cursors(
-    dataset: Dataset, app: Any, gql: GraphQLClient
+    dataset: Dataset, app: Any, gql: GraphQLClient, backward: bool
 ) -> None:
+    size, bound = ("last", "before") if backward else ("first", "after")
     query = (
-        "query($cls: String!, $after: String) { students(first: 2, after: $after, filter: "
+        f"query($cls: String!, $c: String) {{ students({size}: 2, {bound}: $c, filter: "
         f"{{classCode: $cls}}) {{ edges {{ cursor node {{ name }} }} {PAGE_INFO} }} }}"
     )
-    after, names = None, []
+    cursor, names = None, []
     while True:
-        case = Case("page", query, lambda ds, a=after: {"cls": ds.cls, "after": a})  # type: ignore[misc]
+        case = Case("page", query, lambda ds, c=cursor: {"cls": ds.cls, "c": c})  # type: ignore[misc]
         expected = await resolver_answer(gql, dataset, case)
         result = await compiled_answer(app, dataset, case)
         check_compiled(case, expected, result)
         assert result is not None
         page = json.loads(result.body)["data"]["students"]
-        names += [e["node"]["name"] for e in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
+        got = [e["node"]["name"] for e in page["edges"]]
+        names = got + names if backward else names + got
+        info = page["pageInfo"]
+        if not info["hasPreviousPage" if backward else "hasNextPage"]:
             break
-        after = page["pageInfo"]["endCursor"]
+        cursor = info["startCursor" if backward else "endCursor"]
+    forward = await resolver_answer(
+        gql,
+        dataset,
+        Case("all", _students("first: 100, filter: {classCode: $cls}", "nodes { name }")),
+    )
+    # Every student of the class once, in the list's order, whichever way it was walked.
+    assert names == [n["name"] for n in forward["data"]["students"]["nodes"]]
     assert sorted(names) == sorted(s.name for k, s in dataset.students.items() if k != "other")
 
 

@@ -1,5 +1,6 @@
-"""Cursors decode strictly: every crafted `after`, on every connection, is a user error
-naming `after` with INVALID_CURSOR — never a value sent to SQL, never an internal error."""
+"""Cursors decode strictly: every crafted `after` or `before`, on every connection, is a user
+error naming that argument with INVALID_CURSOR — never a value sent to SQL, never an internal
+error."""
 
 from __future__ import annotations
 
@@ -144,11 +145,15 @@ def crafted(parts: list[tuple[str, Any]]) -> list[tuple[str, str]]:
     return cases
 
 
+@pytest.mark.parametrize("bound", ["after", "before"])
 @pytest.mark.parametrize("connection", list(CONNECTIONS))
 async def test_crafted_cursors_are_invalid_cursor_errors(
-    gql: GraphQLClient, org: Org, connection: str
+    gql: GraphQLClient, org: Org, connection: str, bound: str
 ) -> None:
     query, parts = CONNECTIONS[connection]
+    if bound == "before":  # the same cursor, as the bound of a backward page
+        query = query.replace("first: 2, after: $a", "last: 2, before: $a")
+        assert "before: $a" in query
     student = await upsert(gql, org, "CUR1")
     await gql(
         LOG,
@@ -165,15 +170,15 @@ async def test_crafted_cursors_are_invalid_cursor_errors(
         body = await answer(after)
         assert body.get("errors"), (connection, what, body)
         (error,) = body["errors"]
-        assert error["extensions"]["field"] == "after", (connection, what, error)
+        assert error["extensions"]["field"] == bound, (connection, what, error)
         if len(after) > CURSOR_CONTRACT_LENGTH and error["extensions"]["code"] == "TOO_LONG":
             continue  # the argument's input contract refused it first, as well
-        assert error["extensions"] == {"field": "after", "code": "INVALID_CURSOR"}, (
+        assert error["extensions"] == {"field": bound, "code": "INVALID_CURSOR"}, (
             connection,
             what,
             error,
         )
-        assert error["message"] == "after is not a cursor of this list", (connection, what)
+        assert error["message"] == f"{bound} is not a cursor of this list", (connection, what)
 
 
 async def test_a_cursor_of_another_list_is_invalid(gql: GraphQLClient, org: Org) -> None:
@@ -231,3 +236,45 @@ def test_too_long_cursors_are_refused_unread() -> None:
 def test_a_sort_key_must_be_a_column_a_cursor_can_carry() -> None:
     with pytest.raises(TypeError):
         SortKey(Incident.kind)  # an enum
+
+
+@pytest.mark.parametrize("connection", list(CONNECTIONS))
+async def test_backward_pages_are_the_forward_list_from_its_end(
+    gql: GraphQLClient, org: Org, connection: str
+) -> None:
+    """Walking a list backward with last/before gives the forward list, on every
+    connection (both read paths: the compiled one's own differential tests compare them)."""
+    student = await upsert(gql, org, "BACK1")
+    await upsert(gql, org, "BACK2")
+    for category in ("a", "b", "c"):
+        await gql(
+            LOG,
+            {"input": {"studentId": student, "kind": "NEGATIVE", "category": category}},
+            token=org.token(),
+        )
+    query, _ = CONNECTIONS[connection]
+    forward_query = query.replace("first: 2, after: $a", "first: 100, after: $a")
+    backward_query = query.replace("first: 2, after: $a", "last: 1, before: $a").replace(
+        "edges { cursor }", "edges { cursor } pageInfo { hasPreviousPage startCursor }"
+    )
+    forward = await gql(forward_query, {"s": student, "a": None}, token=org.token())
+    root = next(iter(forward["data"].values()))
+    expected = [e["cursor"] for e in (root.get("incidents") or root)["edges"]]
+    assert len(expected) >= 2, forward
+    seen: list[str] = []
+    before = None
+    while True:
+        body = await gql(backward_query, {"s": student, "a": before}, token=org.token())
+        root = next(iter(body["data"].values()))
+        page = root.get("incidents") or root
+        seen = [e["cursor"] for e in page["edges"]] + seen
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        before = page["pageInfo"]["startCursor"]
+    assert seen == expected
+
+
+async def test_first_and_last_together_are_refused(gql: GraphQLClient, org: Org) -> None:
+    body = await gql("{ incidents(first: 2, last: 2) { edges { cursor } } }", token=org.token())
+    (error,) = body["errors"]
+    assert error["extensions"] == {"field": "last", "code": "INVALID"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, cast
+from typing import cast
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,12 +13,22 @@ from app.audit import service
 from app.audit.models import AuditEntry as AuditEntryModel
 from app.core import contracts as C
 from app.core.errors import ErrorCode, ServiceError
-from app.core.pagination import Page, check_first
+from app.core.pagination import Page
 from app.graphql.context import Info
-from app.graphql.contracts import limited, limited_argument
+from app.graphql.contracts import limited
 from app.graphql.permissions import allow, roles_note
 from app.graphql.queries import read
-from app.graphql.relay import Connection, connection_from_page, from_global_id, to_global_id
+from app.graphql.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    connection_from_page,
+    from_global_id,
+    page_of,
+    to_global_id,
+)
 from app.orgs.models import Role
 
 # Entities that are Nodes in the graph get a global id; others (Org, AttendanceCode) do not.
@@ -80,19 +90,20 @@ class AuditQueries:
     async def audit_log(
         self,
         info: Info,
-        first: Annotated[int | None, limited_argument(C.PageSize)] = 20,
-        after: Annotated[str | None, limited_argument(C.Cursor)] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: AuditFilter | None = None,
     ) -> Connection[AuditEntry]:
-        n = check_first(first, info.context.settings.max_page_size)
+        request = page_of(info.context.settings.max_page_size, first, after, last, before)
 
         async def work(session: AsyncSession) -> Page[AuditEntryModel]:
             return await service.list_page(
                 session,
                 org_id=info.context.actor.org_id,
                 flt=filter.to_data() if filter else None,
-                first=n,
-                after=after,
+                page=request,
             )
 
         return connection_from_page(await read(info, work), AuditEntry.from_model)

@@ -3,7 +3,7 @@ and the statement's shape, by the same code the resolvers run.
 
 Arguments are coerced by graphql-core, converted by Strawberry (`convert_arguments`, as its
 resolver wrapper does), checked against their input contracts (`argument_errors`, as
-`EnforceContracts` does), then `check_first`, `decode_cursor`, `from_global_id` and the filter
+`EnforceContracts` does), then `page_of`, `decode_cursor`, `from_global_id` and the filter
 inputs' `to_data()`. Whatever would make the resolver path answer with an error (a bad cursor,
 a page too large, a forged id, a contract broken) makes the root field `NotCompilable`: it
 runs on the resolver path, which gives that error itself. The compiled path never writes an
@@ -25,7 +25,7 @@ from strawberry.types.arguments import convert_arguments
 
 from app.auth.principal import Principal
 from app.core.errors import ServiceError
-from app.core.pagination import SortKey, check_first, decode_cursor
+from app.core.pagination import SortKey, decode_cursor
 from app.graphql.compiled.cache import LRU
 from app.graphql.compiled.declarations import Filter, RootConnection
 from app.graphql.compiled.plan import (
@@ -40,7 +40,7 @@ from app.graphql.compiled.plan import (
     ToOneItem,
 )
 from app.graphql.contracts import argument_errors
-from app.graphql.relay import from_global_id
+from app.graphql.relay import PAGE_ARGUMENTS, from_global_id, page_default, page_of
 
 
 @dataclass
@@ -48,13 +48,15 @@ class BoundSite:
     """One site's arguments: `shape` decides the SQL text, `values` fill its parameters."""
 
     values: dict[str, Any] = field(default_factory=dict)
-    seek: bool = False
+    after: bool = False  # a connection's bounds: seek after / before a cursor
+    before: bool = False
+    backward: bool = False  # `last`: the rows nearest `before`, fetched in reverse
     filters: tuple[tuple[str, bool], ...] = ()  # (attribute, value given / flag value)
     variant: str | None = None  # root objects: the row type of the id, None: null
 
     @property
     def shape(self) -> tuple[Any, ...]:
-        return (self.seek, self.filters, self.variant)
+        return (self.after, self.before, self.backward, self.filters, self.variant)
 
 
 @dataclass
@@ -123,22 +125,32 @@ def bind_connection(
 ) -> BoundSite:
     """A connection's page arguments, and a root connection's filter."""
     kwargs = arguments(site, ctx)
-    known = {"first", "after"} | (root.arguments if root is not None else set())
+    known = set(PAGE_ARGUMENTS) | (root.arguments if root is not None else set())
     for name, value in kwargs.items():
         if name not in known and value is not None:
             raise NotCompilable(f"argument {name} has no compiled form")
     bound = BoundSite()
-    after = kwargs.get("after")
     try:
-        bound.values["first"] = check_first(kwargs.get("first"), ctx.max_page_size)
-        if after:
-            # Checked against the keys' columns, as seek_condition checks them on the
-            # resolver path: a cursor the compiled seek could not compare never gets here.
-            decoded = decode_cursor(after, order)
-            bound.seek = True
-            for i, value in enumerate(decoded):
-                bound.values[f"seek{i}"] = value
-        bound.values["prev"] = bool(after)
+        page = page_of(
+            ctx.max_page_size,
+            kwargs.get("first"),
+            kwargs.get("after"),
+            kwargs.get("last"),
+            kwargs.get("before"),
+            default=page_default(site.strawberry_field),
+        )
+        bound.values["size"] = page.size
+        bound.backward = page.backward
+        # Checked against the keys' columns, as seek_condition checks them on the resolver
+        # path: a cursor the compiled seek could not compare never gets here.
+        for bound_name, cursor in (("after", page.after), ("before", page.before)):
+            if cursor:
+                setattr(bound, bound_name, True)
+                for i, value in enumerate(decode_cursor(cursor, order, bound_name)):
+                    bound.values[f"{bound_name}{i}"] = value
+        # The near side of the page (hasPreviousPage forward, hasNextPage backward) is known
+        # only from the bound given, as pagination.to_page has it.
+        bound.values["near"] = bool(page.before if page.backward else page.after)
         data = root.filter_data(kwargs) if root is not None else None
         if data is not None and root is not None:
             bound.filters = _bind_filters(data, root.filters, bound.values)

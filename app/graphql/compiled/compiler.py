@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from app.core.pagination import SortKey
+from app.core.pagination import SortKey, reversed_keys
 from app.graphql.compiled import sqltext
 from app.graphql.compiled.binding import BoundSite
 from app.graphql.compiled.declarations import ROW_TYPES, Column, Filter, RowType, Scalar
@@ -131,7 +131,7 @@ class Compiler:
         site = plan.site.index
         bound = self.bound[site]
         t, b, n = self.alias("t"), self.alias("b"), self.alias("n")
-        first = self.param(site, "first", "integer")
+        first = self.param(site, "size", "integer")
         columns = _needed_columns(plan, order)
         conditions = [f"{t}.{row.org_column} = {self.org}"]
         conditions += where(t)
@@ -144,20 +144,26 @@ class Compiler:
             else:
                 p = self.param(site, f"f:{attribute}", flt.sql_type)
                 conditions.append(flt.predicate.format(t=t, p=p))
-        if bound.seek:
-            conditions.append(self.seek(site, order, t))
+        if bound.after:
+            conditions.append(self.seek(site, order, t, "after"))
+        if bound.before:
+            conditions.append(self.seek(site, reversed_keys(order), t, "before"))
+        # A backward page (`last`) is fetched from its far end, ranked in that order, and its
+        # edges aggregated back into the connection's order (pagination.to_page).
+        fetch = reversed_keys(order) if bound.backward else order
         inner = (
             f"SELECT {', '.join(f'{t}.{c}' for c in columns)} FROM {row.table} AS {t}"
             f" WHERE {' AND '.join(conditions)}"
-            f" ORDER BY {_order(order, t)} LIMIT {first} + 1"
+            f" ORDER BY {_order(fetch, t)} LIMIT {first} + 1"
         )
-        total = ", count(*) OVER () AS __total" if plan.wants_end_cursor else ""
+        total = ", count(*) OVER () AS __total" if plan.wants_cursor_bounds else ""
         ranked = (
-            f"SELECT {b}.*, row_number() OVER (ORDER BY {_order(order, b)}) AS __rn{total}"
+            f"SELECT {b}.*, row_number() OVER (ORDER BY {_order(fetch, b)}) AS __rn{total}"
             f" FROM ({inner}) AS {b}"
         )
         pairs = [
-            f"{sqltext.literal_name(i.key)}, {self.connection_field(i, plan, order, n, first)}"
+            f"{sqltext.literal_name(i.key)}, "
+            f"{self.connection_field(i, plan, order, n, first, bound.backward)}"
             for i in plan.items
         ]
         # GROUP BY (): one row even when nothing selected is an aggregate (only __typename).
@@ -170,13 +176,15 @@ class Compiler:
         order: tuple[SortKey, ...],
         n: str,
         first: str,
+        backward: bool,
     ) -> str:
         in_page = f"FILTER (WHERE {n}.__rn <= {first})"
+        in_order = f"ORDER BY {n}.__rn{' DESC' if backward else ''}"
         if isinstance(item, TypenameItem):
             return f"text {sqltext.literal_name(item.type_name)}"
         if isinstance(item, NodeItem):
             value = self.object_json(item.target, n)
-            return f"coalesce(json_agg({value} ORDER BY {n}.__rn) {in_page}, '[]'::json)"
+            return f"coalesce(json_agg({value} {in_order}) {in_page}, '[]'::json)"
         if isinstance(item, EdgesItem):
             pairs = []
             for edge in item.items:
@@ -188,33 +196,38 @@ class Compiler:
                     value = f"text {sqltext.literal_name(edge.type_name)}"
                 pairs.append(f"{sqltext.literal_name(edge.key)}, {value}")
             edge_sql = f"json_build_object({', '.join(pairs)})"
-            return f"coalesce(json_agg({edge_sql} ORDER BY {n}.__rn) {in_page}, '[]'::json)"
+            return f"coalesce(json_agg({edge_sql} {in_order}) {in_page}, '[]'::json)"
+        # Ranks run from the fetch's start: forward, rank 1 starts the page and the look-ahead
+        # row tells the far side (hasNextPage); backward, both are the other way round.
+        nearest = (
+            f"min({sqltext.cursor(order, n)}) FILTER (WHERE {n}.__rn = 1 AND {n}.__rn <= {first})"
+        )
+        farthest = (
+            f"min({sqltext.cursor(order, n)}) FILTER (WHERE {n}.__rn = least({first}, {n}.__total))"
+        )
+        far_side = f"(count(*) > {first})"
+        near_side = self.param(plan.site.index, "near", "boolean")
         pairs = []
         for key, name in item.items:
             if name == "hasNextPage":
-                value = f"(count(*) > {first})"
+                value = near_side if backward else far_side
             elif name == "hasPreviousPage":
-                value = self.param(plan.site.index, "prev", "boolean")
+                value = far_side if backward else near_side
             elif name == "startCursor":
-                value = (
-                    f"min({sqltext.cursor(order, n)})"
-                    f" FILTER (WHERE {n}.__rn = 1 AND {n}.__rn <= {first})"
-                )
+                value = farthest if backward else nearest
             elif name == "endCursor":
-                value = (
-                    f"min({sqltext.cursor(order, n)})"
-                    f" FILTER (WHERE {n}.__rn = least({first}, {n}.__total))"
-                )
+                value = nearest if backward else farthest
             else:
                 value = f"text {sqltext.literal_name(item.type_name)}"
             pairs.append(f"{sqltext.literal_name(key)}, {value}")
         return f"json_build_object({', '.join(pairs)})"
 
-    def seek(self, site: int, order: tuple[SortKey, ...], t: str) -> str:
-        """pagination.seek_condition over NOT NULL keys: a row comparison when every key
-        runs the same way, the expanded form when directions mix."""
+    def seek(self, site: int, order: tuple[SortKey, ...], t: str, bound: str) -> str:
+        """pagination.seek_condition over NOT NULL keys (rows after the `bound` cursor's in
+        `order`): a row comparison when every key runs the same way, the expanded form when
+        directions mix."""
         params = [
-            self.param(site, f"seek{i}", sqltext.sql_type(key)) for i, key in enumerate(order)
+            self.param(site, f"{bound}{i}", sqltext.sql_type(key)) for i, key in enumerate(order)
         ]
         columns = [f"{t}.{sqltext.column_of(key)}" for key in order]
         if len({key.descending for key in order}) == 1:

@@ -113,9 +113,12 @@ class ConnectionPlan:
     items: list[ConnectionField] = field(default_factory=list)
 
     @property
-    def wants_end_cursor(self) -> bool:
+    def wants_cursor_bounds(self) -> bool:
+        """pageInfo asks for a cursor that may be the page's last ranked row (endCursor
+        forward, startCursor backward): the statement then counts the rows it fetched."""
         return any(
-            isinstance(item, PageInfoItem) and any(f == "endCursor" for _, f in item.items)
+            isinstance(item, PageInfoItem)
+            and any(f in ("startCursor", "endCursor") for _, f in item.items)
             for item in self.items
         )
 

@@ -18,14 +18,14 @@ class IncidentByIdLoader(RowByIdLoader):
 
 
 class IncidentsByStudentLoader(OrgLoader[uuid.UUID, Page[Incident]]):
-    """params: (first, after) — the same page for every student in the batch."""
+    """params: (PageRequest,) — the same page for every student in the batch."""
 
     async def load_batch(
         self, session: AsyncSession, keys: list[uuid.UUID]
     ) -> Mapping[uuid.UUID, Page[Incident]]:
-        first, after = self.params
+        (page,) = self.params
         return await service.pages_per_student(
-            session, org_id=self.org_id, student_ids=keys, first=first, after=after
+            session, org_id=self.org_id, student_ids=keys, page=page
         )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,9 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.core import contracts as C
 from app.core.errors import FieldError, ServiceError
-from app.core.pagination import Page, check_first
+from app.core.pagination import Page
 from app.graphql.context import Info
-from app.graphql.contracts import limited_argument
 from app.graphql.errors import UserError
 from app.graphql.incidents.inputs import (
     CorrectIncidentInput,
@@ -28,7 +26,16 @@ from app.graphql.incidents.types import Incident, StrikeChange
 from app.graphql.mutations import Refused, in_own_transaction, in_transaction
 from app.graphql.permissions import ALL_ROLES, TEACHING, allow, roles_note
 from app.graphql.queries import read
-from app.graphql.relay import Connection, connection_from_page, parse_id
+from app.graphql.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    connection_from_page,
+    page_of,
+    parse_id,
+)
 from app.incidents import flows, service
 from app.incidents.models import Incident as IncidentModel
 
@@ -48,16 +55,18 @@ class IncidentQueries:
     async def incidents(
         self,
         info: Info,
-        first: Annotated[int | None, limited_argument(C.PageSize)] = 20,
-        after: Annotated[str | None, limited_argument(C.Cursor)] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: IncidentFilter | None = None,
     ) -> Connection[Incident]:
-        n = check_first(first, info.context.settings.max_page_size)
+        request = page_of(info.context.settings.max_page_size, first, after, last, before)
 
         async def work(session: AsyncSession) -> Page[IncidentModel]:
             flt = filter.to_data() if filter else None
             return await service.list_page(
-                session, org_id=info.context.actor.org_id, flt=flt, first=n, after=after
+                session, org_id=info.context.actor.org_id, flt=flt, page=request
             )
 
         return connection_from_page(await read(info, work), Incident.from_model)

@@ -7,14 +7,23 @@ from typing import Annotated
 import strawberry
 
 from app.core import contracts as C
-from app.core.pagination import check_first
 from app.graphql.context import Info
 from app.graphql.contracts import limited_argument
 from app.graphql.errors import UserError
 from app.graphql.mutations import Refused, in_transaction
 from app.graphql.permissions import ALL_ROLES, STAFF, TEACHING, allow, roles_note
 from app.graphql.queries import read
-from app.graphql.relay import Connection, connection_from_page, from_global_id, parse_id
+from app.graphql.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    connection_from_page,
+    from_global_id,
+    page_of,
+    parse_id,
+)
 from app.graphql.students.inputs import (
     StudentFilter,
     UpdateStudentSupportInput,
@@ -36,17 +45,17 @@ class StudentQueries:
     async def students(
         self,
         info: Info,
-        first: Annotated[int | None, limited_argument(C.PageSize)] = 20,
-        after: Annotated[str | None, limited_argument(C.Cursor)] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: StudentFilter | None = None,
     ) -> Connection[Student]:
-        n = check_first(first, info.context.settings.max_page_size)
+        request = page_of(info.context.settings.max_page_size, first, after, last, before)
         flt = filter.to_data() if filter else None
         page = await read(
             info,
-            lambda s: service.list_page(
-                s, org_id=info.context.actor.org_id, flt=flt, first=n, after=after
-            ),
+            lambda s: service.list_page(s, org_id=info.context.actor.org_id, flt=flt, page=request),
         )
         return connection_from_page(page, Student.from_model)
 
@@ -67,20 +76,17 @@ class StudentQueries:
         self,
         info: Info,
         min_tier: Annotated[int, limited_argument(C.Tier)] = 2,
-        first: Annotated[int | None, limited_argument(C.PageSize)] = 20,
-        after: Annotated[str | None, limited_argument(C.Cursor)] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Student]:
-        n = check_first(first, info.context.settings.max_page_size)
+        request = page_of(info.context.settings.max_page_size, first, after, last, before)
         flt = StudentFilterData(min_risk_tier=min_tier)
         page = await read(
             info,
             lambda s: service.list_page(
-                s,
-                org_id=info.context.actor.org_id,
-                flt=flt,
-                first=n,
-                after=after,
-                order=RISK_ORDER,
+                s, org_id=info.context.actor.org_id, flt=flt, page=request, order=RISK_ORDER
             ),
         )
         return connection_from_page(page, Student.from_model)

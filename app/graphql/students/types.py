@@ -21,13 +21,23 @@ from app.graphql.attendance.dataloaders import (
 from app.graphql.attendance.types import AttendanceDay, AttendanceSummary
 from app.graphql.context import Info
 from app.graphql.contracts import limited_argument
-from app.graphql.cost import LIST_SIZE
+from app.graphql.cost import LIST_SIZE, PAGE_DEFAULT
 from app.graphql.incidents.dataloaders import IncidentsByStudentLoader, StrikeLevelByStudentLoader
 from app.graphql.incidents.types import Incident
 from app.graphql.interventions.dataloaders import InterventionsByStudentLoader
 from app.graphql.interventions.types import Intervention
 from app.graphql.permissions import STAFF, allow, roles_note
-from app.graphql.relay import Connection, Node, connection_from_page, to_global_id
+from app.graphql.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    connection_from_page,
+    page_of,
+    to_global_id,
+)
 from app.graphql.risk.dataloaders import RiskHistoryByStudentLoader
 from app.graphql.risk.types import Risk
 from app.graphql.students.dataloaders import StudentByIdLoader
@@ -39,6 +49,7 @@ ToDate = Annotated[date | None, limited_argument(C.SchoolDate)]
 PageSize = Annotated[int | None, limited_argument(C.PageSize)]
 Cursor = Annotated[str | None, limited_argument(C.Cursor)]
 _STAFF_NOTE = roles_note(*STAFF)
+_INCIDENTS_PAGE = 10
 
 
 @strawberry.type(description="A student of the organisation.")
@@ -104,14 +115,27 @@ class Student(Node):
         level: int = await info.context.loaders.get(StrikeLevelByStudentLoader).load(self.model.id)
         return level
 
-    @strawberry.field(description="Incidents, newest first.")
+    @strawberry.field(
+        description=f"Incidents, newest first ({_INCIDENTS_PAGE} unless first or last says).",
+        metadata={PAGE_DEFAULT: _INCIDENTS_PAGE},
+    )
     async def incidents(
-        self, info: Info, first: PageSize = 10, after: Cursor = None
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Incident]:
-        n = check_first(first, info.context.settings.max_page_size)
-        page = await info.context.loaders.get(IncidentsByStudentLoader, n, after).load(
-            self.model.id
+        request = page_of(
+            info.context.settings.max_page_size,
+            first,
+            after,
+            last,
+            before,
+            default=_INCIDENTS_PAGE,
         )
+        page = await info.context.loaders.get(IncidentsByStudentLoader, request).load(self.model.id)
         return connection_from_page(page, Incident.from_model)
 
     @strawberry.field(
