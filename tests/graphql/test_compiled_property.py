@@ -90,13 +90,20 @@ def wrapped(draw: st.DrawFn, doc: Doc, on: str, parts: list[str]) -> str:
     return body
 
 
+def page_size(most: int) -> st.SearchStrategy[str]:
+    """A page from either end: `first: n` or `last: n`."""
+    return st.builds(
+        lambda name, n: f"{name}: {n}", st.sampled_from(["first", "last"]), st.integers(0, most)
+    )
+
+
 @st.composite
 def student_selection(draw: st.DrawFn, doc: Doc, depth: int) -> str:
     parts = draw(field_list(STUDENT_SCALARS))
     if depth > 0 and draw(st.booleans()):
-        first = draw(st.integers(0, 3))
+        page = draw(page_size(3))
         parts.append(
-            f"incidents(first: {first}) {{ {draw(connection_selection(doc, 'Incident', depth - 1))} }}"
+            f"incidents({page}) {{ {draw(connection_selection(doc, 'Incident', depth - 1))} }}"
         )
     return draw(wrapped(doc, "Student", parts))
 
@@ -142,12 +149,12 @@ def connection_selection(draw: st.DrawFn, doc: Doc, node: str, depth: int) -> st
 def operations(draw: st.DrawFn) -> tuple[str, dict[str, Any], Role, str]:
     doc = Doc({})
     root = draw(st.sampled_from(["students", "incidents", "student", "node"]))
-    first = draw(st.integers(0, 4))
+    page = draw(page_size(4))
     label = draw(st.sampled_from(["ava", "jose", "zoe", "obrien", "ben"]))
     if root == "students":
-        body = f"students(first: {first}, filter: {{classCode: $cls}}) {{ {draw(connection_selection(doc, 'Student', 2))} }}"
+        body = f"students({page}, filter: {{classCode: $cls}}) {{ {draw(connection_selection(doc, 'Student', 2))} }}"
     elif root == "incidents":
-        body = f"incidents(first: {first}) {{ {draw(connection_selection(doc, 'Incident', 2))} }}"
+        body = f"incidents({page}) {{ {draw(connection_selection(doc, 'Incident', 2))} }}"
     elif root == "student":
         body = f"student(id: $id) {{ {draw(student_selection(doc, 2))} }}"
     else:
