@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from graphql import GraphQLObjectType, get_named_type
+from sqlalchemy.orm import ColumnProperty
 
 from app.db import Base
 from app.graphql.compiled.declarations import (
@@ -16,6 +17,7 @@ from app.graphql.compiled.declarations import (
     ResolverOnly,
     ToManyConnection,
     ToOne,
+    _readers,
 )
 from app.graphql.compiled.planner import readable
 from app.graphql.schema import schema
@@ -71,3 +73,33 @@ def test_aides_may_not_read_support_fields_on_either_path() -> None:
 def test_filters_cover_the_service_filters() -> None:
     for declared, data in ((STUDENT_FILTERS, StudentFilter), (INCIDENT_FILTERS, IncidentFilter)):
         assert {f.attribute for f in declared} == {f.name for f in dataclasses.fields(data)}
+
+
+def test_both_paths_read_a_field_from_the_same_column() -> None:
+    """from_model reads each plain field through the declaration's model attribute; where
+    that attribute is a column, it is the column the compiled SQL reads."""
+    for row in ROW_TYPES.values():
+        model = next(m.class_ for m in Base.registry.mappers if m.local_table.name == row.table)
+        for name, declaration in row.fields.items():
+            if not isinstance(declaration, Column) or declaration.attribute is None:
+                continue
+            attribute = getattr(model, declaration.attribute)
+            prop = getattr(attribute, "property", None)
+            if isinstance(prop, ColumnProperty):
+                assert prop.columns[0].name in declaration.columns, (row.name, name)
+            else:  # a model property over columns (Incident.voided over voided_at)
+                assert isinstance(attribute, property), (row.name, name)
+
+
+def test_from_model_answers_every_plain_field_from_the_declaration() -> None:
+    from app.graphql.incidents.types import INCIDENT, Incident
+    from app.graphql.students.types import STUDENT, Student
+
+    for row_type, strawberry_type in ((STUDENT, Student), (INCIDENT, Incident)):
+        plain = {
+            f.python_name
+            for f in strawberry_type.__strawberry_definition__.fields
+            if f.base_resolver is None and f.python_name != "model"
+        }
+        readers = {name for name, _ in _readers(row_type, strawberry_type)}
+        assert readers == plain, row_type.name

@@ -1,4 +1,10 @@
-"""What each compilable GraphQL field reads, declared once per type.
+"""What each compilable GraphQL field reads: the kinds of declaration, and the root fields.
+
+Each object type declares its fields next to itself (`STUDENT` in app/graphql/students/
+types.py, `INCIDENT` in app/graphql/incidents/types.py, registered in ROW_TYPES), and both
+read paths read that one declaration: the compiler writes the fields' SQL from it, and the
+type's `from_model` takes its plain fields' values from it (RowType.field_values), so a
+column cannot mean one thing on one path and another on the other.
 
 A field is one of:
 - `Column`: a column, or an SQL expression over the row (written with `{t}` for the row's
@@ -19,14 +25,16 @@ services' filter dataclasses, built by the same `to_data()` the resolvers call.
 from __future__ import annotations
 
 import enum
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from strawberry.types.private import is_private
+from strawberry.utils.str_converters import to_camel_case
+
 from app.core.pagination import SortKey
-from app.incidents.models import Incident as IncidentModel
 from app.incidents.service import NEWEST_FIRST
-from app.students.models import Student as StudentModel
 from app.students.service import NAME_ORDER, RISK_ORDER
 from app.students.service import StudentFilter as StudentFilterData
 
@@ -54,6 +62,8 @@ class Column:
     mirrors_resolver: bool = False
     type_name: str | None = None  # GLOBAL_ID: the type named in the id
     never_null: bool = False  # an expression that is never null over nullable columns
+    # The model attribute the resolver path answers the field with (RowType.field_values).
+    attribute: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,10 +110,71 @@ class Filter:
 
 @dataclass(frozen=True)
 class RowType:
+    """A GraphQL object type over a table, declared once next to the type (app/graphql/<domain>
+    /types.py) and read by both paths: the compiler writes its fields' SQL from it, and the
+    type's `from_model` takes its plain fields' values from it (`field_values`)."""
+
     name: str  # the GraphQL object type
     table: str
     fields: Mapping[str, FieldDecl]  # by GraphQL field name
     org_column: str = "org_id"
+
+    def field_values(self, row: Any, strawberry_type: type) -> dict[str, Any]:
+        """The keyword arguments of `strawberry_type` for `row`: every field without a
+        resolver, from its declared column (a global id from the row's id)."""
+        return {name: read(row) for name, read in _readers(self, strawberry_type)}
+
+
+_READERS: dict[tuple[str, type], list[tuple[str, Callable[[Any], Any]]]] = {}
+
+
+def _readers(row_type: RowType, strawberry_type: type) -> list[tuple[str, Callable[[Any], Any]]]:
+    key = (row_type.name, strawberry_type)
+    found = _READERS.get(key)
+    if found is None:
+        found = _READERS[key] = _build_readers(row_type, strawberry_type)
+    return found
+
+
+def _build_readers(
+    row_type: RowType, strawberry_type: type
+) -> list[tuple[str, Callable[[Any], Any]]]:
+    definition = strawberry_type.__strawberry_definition__  # type: ignore[attr-defined]
+    readers: list[tuple[str, Callable[[Any], Any]]] = []
+    for sfield in definition.fields:
+        annotation = sfield.type_annotation
+        if sfield.base_resolver is not None or (
+            annotation is not None and is_private(annotation.annotation)
+        ):
+            continue  # a resolver answers it, or it is not in the schema (the model itself)
+        name = sfield.graphql_name or to_camel_case(sfield.python_name)
+        declaration = row_type.fields.get(name)
+        if not isinstance(declaration, Column):
+            raise TypeError(f"{row_type.name}.{name} has no column declared for it")
+        if declaration.scalar is Scalar.GLOBAL_ID:
+            readers.append(
+                (sfield.python_name, _global_id_of(declaration.type_name or row_type.name))
+            )
+        elif declaration.attribute is not None:
+            readers.append((sfield.python_name, operator.attrgetter(declaration.attribute)))
+        else:
+            raise TypeError(f"{row_type.name}.{name} declares no model attribute")
+    return readers
+
+
+def _global_id_of(type_name: str) -> Callable[[Any], Any]:
+    from app.graphql.relay import to_global_id
+
+    return lambda row: to_global_id(type_name, row.id)
+
+
+# Filled by the types that declare themselves (register), which the schema imports.
+ROW_TYPES: dict[str, RowType] = {}
+
+
+def register(row_type: RowType) -> RowType:
+    ROW_TYPES[row_type.name] = row_type
+    return row_type
 
 
 @dataclass(frozen=True)
@@ -133,6 +204,7 @@ def column_name(attribute: Any) -> str:
 
 def column(attribute: Any, scalar: Scalar, graphql_type: str | None = None, **kw: Any) -> Column:
     name = column_name(attribute)
+    kw.setdefault("attribute", attribute.key)
     return Column(f"{{t}}.{name}", (name,), scalar, graphql_type or scalar.value, **kw)
 
 
@@ -145,77 +217,6 @@ def like_contains(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
     return f"%{escaped}%"
 
-
-S, INC = StudentModel, IncidentModel
-
-STUDENT = RowType(
-    name="Student",
-    table=S.__tablename__,
-    fields={
-        "id": global_id("Student"),
-        "externalId": column(S.external_id, Scalar.STRING),
-        "name": column(S.name, Scalar.STRING),
-        "classCode": column(S.class_code, Scalar.STRING),
-        "yearGroup": column(S.year_group, Scalar.INT),
-        "campus": column(S.campus, Scalar.STRING),
-        "housePoints": column(S.house_points, Scalar.INT),
-        "riskTier": column(S.risk_tier, Scalar.INT),
-        "createdAt": column(S.created_at, Scalar.DATETIME),
-        "supportLevel": column(S.support_level, Scalar.INT, mirrors_resolver=True),
-        "supportNotes": column(S.support_notes, Scalar.STRING, mirrors_resolver=True),
-        "incidents": ToManyConnection("Incident", column_name(INC.student_id), NEWEST_FIRST),
-        "strikeLevel": ResolverOnly("the strike window comes from the org policy"),
-        "risk": ResolverOnly("Risk.current shapes the factors in Python"),
-        "riskHistory": ResolverOnly("risk history rows are shaped in Python"),
-        "attendance": ResolverOnly("attendance days are shaped in Python"),
-        "attendanceSummary": ResolverOnly("the attendance rules are Python (app.attendance)"),
-        "assessments": ResolverOnly("assessments are shaped in Python"),
-        "latestDiagnostics": ResolverOnly("assessments are shaped in Python"),
-        "diagnosticGrowth": ResolverOnly("growth is computed by assessments.service.growth"),
-        "interventions": ResolverOnly("interventions are shaped in Python"),
-    },
-)
-
-INCIDENT = RowType(
-    name="Incident",
-    table=INC.__tablename__,
-    fields={
-        "id": global_id("Incident"),
-        "kind": column(INC.kind, Scalar.ENUM, "IncidentKind"),
-        "category": column(INC.category, Scalar.STRING),
-        "points": column(INC.points, Scalar.INT),
-        "note": column(INC.note, Scalar.STRING),
-        "classCode": column(INC.class_code, Scalar.STRING),
-        "lessonSessionId": column(INC.lesson_session_id, Scalar.STRING),
-        "occurredAt": column(INC.occurred_at, Scalar.DATETIME),
-        "antecedent": column(INC.antecedent, Scalar.STRING),
-        "behaviour": column(INC.behaviour, Scalar.STRING),
-        "consequence": column(INC.consequence, Scalar.STRING),
-        "source": column(INC.source, Scalar.STRING),
-        "clientId": column(INC.client_id, Scalar.UUID),
-        "loggedBy": column(INC.logged_by, Scalar.STRING),
-        "strikeLevel": column(INC.strike_level, Scalar.INT),
-        "consequenceText": column(INC.consequence_text, Scalar.STRING),
-        "adminNotified": column(INC.admin_notified, Scalar.BOOLEAN),
-        "hodConsulted": column(INC.hod_consulted, Scalar.BOOLEAN),
-        "parentMeetingScheduled": column(INC.parent_meeting_scheduled, Scalar.BOOLEAN),
-        "createdAt": column(INC.created_at, Scalar.DATETIME),
-        # The model's `voided` property.
-        "voided": Column(
-            "({t}.voided_at IS NOT NULL)",
-            ("voided_at",),
-            Scalar.BOOLEAN,
-            "Boolean",
-            never_null=True,
-        ),
-        "voidedAt": column(INC.voided_at, Scalar.DATETIME),
-        "voidedBy": column(INC.voided_by, Scalar.STRING),
-        "voidReason": column(INC.void_reason, Scalar.STRING),
-        "student": ToOne("Student", column_name(INC.student_id)),
-    },
-)
-
-ROW_TYPES: Mapping[str, RowType] = {STUDENT.name: STUDENT, INCIDENT.name: INCIDENT}
 
 # students.service.filtered, attribute by attribute.
 STUDENT_FILTERS = (

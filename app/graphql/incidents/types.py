@@ -5,13 +5,70 @@ from datetime import datetime
 
 import strawberry
 
-from app.graphql.relay import Connection, Node, to_global_id
+from app.graphql.compiled.declarations import (
+    Column,
+    RowType,
+    Scalar,
+    ToOne,
+    column,
+    column_name,
+    global_id,
+    register,
+)
+from app.graphql.relay import Connection, Node
 from app.graphql.students.fields import resolve_student
 from app.incidents.corrections import StrikeChange as Change
 from app.incidents.models import Incident as IncidentModel
 from app.incidents.models import IncidentKind as _Kind
 
 IncidentKind = strawberry.enum(_Kind, name="IncidentKind")
+
+
+# The fields' columns, declared once for both read paths (app.graphql.compiled.declarations):
+# from_model takes its values from here, the compiler its SQL.
+INC = IncidentModel
+
+INCIDENT = register(
+    RowType(
+        name="Incident",
+        table=INC.__tablename__,
+        fields={
+            "id": global_id("Incident"),
+            "kind": column(INC.kind, Scalar.ENUM, "IncidentKind"),
+            "category": column(INC.category, Scalar.STRING),
+            "points": column(INC.points, Scalar.INT),
+            "note": column(INC.note, Scalar.STRING),
+            "classCode": column(INC.class_code, Scalar.STRING),
+            "lessonSessionId": column(INC.lesson_session_id, Scalar.STRING),
+            "occurredAt": column(INC.occurred_at, Scalar.DATETIME),
+            "antecedent": column(INC.antecedent, Scalar.STRING),
+            "behaviour": column(INC.behaviour, Scalar.STRING),
+            "consequence": column(INC.consequence, Scalar.STRING),
+            "source": column(INC.source, Scalar.STRING),
+            "clientId": column(INC.client_id, Scalar.UUID),
+            "loggedBy": column(INC.logged_by, Scalar.STRING),
+            "strikeLevel": column(INC.strike_level, Scalar.INT),
+            "consequenceText": column(INC.consequence_text, Scalar.STRING),
+            "adminNotified": column(INC.admin_notified, Scalar.BOOLEAN),
+            "hodConsulted": column(INC.hod_consulted, Scalar.BOOLEAN),
+            "parentMeetingScheduled": column(INC.parent_meeting_scheduled, Scalar.BOOLEAN),
+            "createdAt": column(INC.created_at, Scalar.DATETIME),
+            # The model's `voided` property.
+            "voided": Column(
+                "({t}.voided_at IS NOT NULL)",
+                ("voided_at",),
+                Scalar.BOOLEAN,
+                "Boolean",
+                never_null=True,
+                attribute="voided",
+            ),
+            "voidedAt": column(INC.voided_at, Scalar.DATETIME),
+            "voidedBy": column(INC.voided_by, Scalar.STRING),
+            "voidReason": column(INC.void_reason, Scalar.STRING),
+            "student": ToOne("Student", column_name(INC.student_id)),
+        },
+    )
+)
 
 
 @strawberry.type(description="A behaviour incident (positive, negative or neutral).")
@@ -48,33 +105,7 @@ class Incident(Node):
 
     @classmethod
     def from_model(cls, row: IncidentModel) -> Incident:
-        return cls(
-            model=row,
-            id=to_global_id("Incident", row.id),
-            kind=row.kind,
-            category=row.category,
-            points=row.points,
-            note=row.note,
-            class_code=row.class_code,
-            lesson_session_id=row.lesson_session_id,
-            occurred_at=row.occurred_at,
-            antecedent=row.antecedent,
-            behaviour=row.behaviour,
-            consequence=row.consequence,
-            source=row.source,
-            client_id=row.client_id,
-            logged_by=row.logged_by,
-            strike_level=row.strike_level,
-            consequence_text=row.consequence_text,
-            admin_notified=row.admin_notified,
-            hod_consulted=row.hod_consulted,
-            parent_meeting_scheduled=row.parent_meeting_scheduled,
-            created_at=row.created_at,
-            voided=row.voided,
-            voided_at=row.voided_at,
-            voided_by=row.voided_by,
-            void_reason=row.void_reason,
-        )
+        return cls(model=row, **INCIDENT.field_values(row, cls))
 
 
 @strawberry.type(

@@ -19,6 +19,16 @@ from app.graphql.attendance.dataloaders import (
     AttendanceSummaryByStudentLoader,
 )
 from app.graphql.attendance.types import AttendanceDay, AttendanceSummary
+from app.graphql.compiled.declarations import (
+    ResolverOnly,
+    RowType,
+    Scalar,
+    ToManyConnection,
+    column,
+    column_name,
+    global_id,
+    register,
+)
 from app.graphql.context import Info
 from app.graphql.contracts import limited_argument
 from app.graphql.cost import LIST_SIZE, PAGE_DEFAULT
@@ -36,11 +46,12 @@ from app.graphql.relay import (
     Node,
     connection_from_page,
     page_of,
-    to_global_id,
 )
 from app.graphql.risk.dataloaders import RiskHistoryByStudentLoader
 from app.graphql.risk.types import Risk
 from app.graphql.students.dataloaders import StudentByIdLoader
+from app.incidents.models import Incident as IncidentModel
+from app.incidents.service import NEWEST_FIRST
 from app.students.models import Student as StudentModel
 
 _STAFF_ONLY = [allow(*STAFF)]
@@ -50,6 +61,41 @@ PageSize = Annotated[int | None, limited_argument(C.PageSize)]
 Cursor = Annotated[str | None, limited_argument(C.Cursor)]
 _STAFF_NOTE = roles_note(*STAFF)
 _INCIDENTS_PAGE = 10
+
+
+# The fields' columns, declared once for both read paths (app.graphql.compiled.declarations):
+# from_model takes its values from here, the compiler its SQL.
+S, INC = StudentModel, IncidentModel
+
+STUDENT = register(
+    RowType(
+        name="Student",
+        table=S.__tablename__,
+        fields={
+            "id": global_id("Student"),
+            "externalId": column(S.external_id, Scalar.STRING),
+            "name": column(S.name, Scalar.STRING),
+            "classCode": column(S.class_code, Scalar.STRING),
+            "yearGroup": column(S.year_group, Scalar.INT),
+            "campus": column(S.campus, Scalar.STRING),
+            "housePoints": column(S.house_points, Scalar.INT),
+            "riskTier": column(S.risk_tier, Scalar.INT),
+            "createdAt": column(S.created_at, Scalar.DATETIME),
+            "supportLevel": column(S.support_level, Scalar.INT, mirrors_resolver=True),
+            "supportNotes": column(S.support_notes, Scalar.STRING, mirrors_resolver=True),
+            "incidents": ToManyConnection("Incident", column_name(INC.student_id), NEWEST_FIRST),
+            "strikeLevel": ResolverOnly("the strike window comes from the org policy"),
+            "risk": ResolverOnly("Risk.current shapes the factors in Python"),
+            "riskHistory": ResolverOnly("risk history rows are shaped in Python"),
+            "attendance": ResolverOnly("attendance days are shaped in Python"),
+            "attendanceSummary": ResolverOnly("the attendance rules are Python (app.attendance)"),
+            "assessments": ResolverOnly("assessments are shaped in Python"),
+            "latestDiagnostics": ResolverOnly("assessments are shaped in Python"),
+            "diagnosticGrowth": ResolverOnly("growth is computed by assessments.service.growth"),
+            "interventions": ResolverOnly("interventions are shaped in Python"),
+        },
+    )
+)
 
 
 @strawberry.type(description="A student of the organisation.")
@@ -66,18 +112,7 @@ class Student(Node):
 
     @classmethod
     def from_model(cls, row: StudentModel) -> Student:
-        return cls(
-            model=row,
-            id=to_global_id("Student", row.id),
-            external_id=row.external_id,
-            name=row.name,
-            class_code=row.class_code,
-            year_group=row.year_group,
-            campus=row.campus,
-            house_points=row.house_points,
-            risk_tier=row.risk_tier,
-            created_at=row.created_at,
-        )
+        return cls(model=row, **STUDENT.field_values(row, cls))
 
     @classmethod
     async def load(cls, info: Info, student_id: uuid.UUID) -> Student | None:
