@@ -340,11 +340,18 @@ def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
     from app.graphql.schema import build_schema
     from app.orgs import service
 
-    document = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+    try:
+        document = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
     try:
         variables = json.loads(args.variables) if args.variables else None
     except ValueError as exc:
         print(f"error: --variables is not JSON: {exc}", file=sys.stderr)
+        return 2
+    if variables is not None and not isinstance(variables, dict):
+        print("error: --variables must be a JSON object", file=sys.stderr)
         return 2
     runtime = _runtime(settings, args.data_dir)
 

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     # NullPool for serverless Postgres (Neon, PgBouncer in transaction mode).
     db_null_pool: bool = False
     # The non-owner role the app switches to in every transaction (row-level security).
-    db_app_role: str = "schoolgraph_app"
+    db_app_role: str = Field(default="schoolgraph_app", pattern=r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 
     embeddings: str = "hash"
 

@@ -88,6 +88,12 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
     )
 
 
+ACQUIRE_TIMEOUT = 30.0
+# Options of SQLAlchemy's asyncpg dialect that may ride on DATABASE_URL: not for asyncpg's
+# own DSN parser, which would send them to the server as settings.
+_DIALECT_OPTIONS = frozenset({"prepared_statement_cache_size", "prepared_statement_name_func"})
+
+
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -140,7 +146,8 @@ class ReadPool:
                 await connection.close()
             return
         pool = self._pool or await self._get_pool()
-        async with pool.acquire() as proxy:
+        # As long as the engine's pool waits for a connection (SQLAlchemy's pool_timeout).
+        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as proxy:
             yield proxy
 
     async def close(self) -> None:
@@ -154,7 +161,11 @@ def asyncpg_dsn(database_url: str) -> str:
     without SQLAlchemy's dialect in the scheme and with libpq's `sslmode` (which the
     dialect's `ssl` stands for)."""
     parts = urlsplit(normalize_database_url(database_url))
-    query = [("sslmode" if key == "ssl" else key, value) for key, value in parse_qsl(parts.query)]
+    query = [
+        ("sslmode" if key == "ssl" else key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key not in _DIALECT_OPTIONS
+    ]
     return urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
@@ -212,9 +223,9 @@ class Database:
             raise RuntimeError("this Database has no read pool")
         scope = self._read_scope(org_id)
         async with self.reads.connection() as connection:
-            self._heard(scope)
-            await connection.execute(scope)
             try:
+                self._heard(scope)
+                await connection.execute(scope)
                 results = []
                 for sql, values in statements:
                     self._heard(sql)

@@ -175,6 +175,7 @@ async def statement_counts(demo: Demo, bodies: dict[str, str]) -> dict[str, Any]
                         "transaction_setup": setup,
                     }
             finally:
+                db.read_listeners.remove(statements.append)
                 event.remove(engine, "before_cursor_execute", listener)
     return counts
 

@@ -204,7 +204,15 @@ def seek_condition(
 
 
 def order_by(keys: Sequence[SortKey]) -> list[Any]:
-    return [k.column.desc().nulls_last() if k.descending else k.column.asc() for k in keys]
+    """ORDER BY for `keys`. NULLS LAST only where a key may be NULL: on a NOT NULL key it
+    changes nothing but keeps Postgres from reading an index backward (a descending page,
+    or a backward one), so it would sort instead."""
+    return [
+        (k.column.desc().nulls_last() if k.nullable else k.column.desc())
+        if k.descending
+        else k.column.asc()
+        for k in keys
+    ]
 
 
 DEFAULT_PAGE_SIZE = 20

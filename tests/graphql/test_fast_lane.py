@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -172,3 +173,40 @@ async def test_the_fast_lane_keeps_to_the_callers_org(
     theirs = await post(gql, query, {"cls": CLASS}, other.token())
     assert [e["node"]["name"] for e in theirs.json()["data"]["students"]["edges"]] == ["Zed"]
     assert "Zed" not in mine.text
+
+
+async def test_a_failing_read_on_the_fast_lane_is_strawberrys_to_answer(
+    school: Org,
+    app: Any,
+    gql: GraphQLClient,
+    strawberry_runs: StrawberryRuns,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database failing under the fast lane (a timeout, a lost connection) is answered
+    by Strawberry, which runs the read again: once recovered, the right answer; still
+    failing, its masked, logged internal error — never an error of the fast lane's own."""
+    db = app.state.services.db
+    query, token = fresh(CLASS_VIEW), school.token()
+    good = await post(gql, query, {"cls": CLASS}, token)
+    original = db.read
+    failures = {"left": 1}
+
+    async def flaky(*args: Any, **kwargs: Any) -> Any:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise asyncpg.QueryCanceledError("canceling statement due to statement timeout")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(db, "read", flaky)
+    runs = strawberry_runs.count
+    recovered = await post(gql, query, {"cls": CLASS}, token)
+    assert strawberry_runs.count == runs + 1
+    assert recovered.status_code == 200 and recovered.content == good.content
+
+    failures["left"] = 2  # the fast lane's read and Strawberry's
+    failed = await post(gql, query, {"cls": CLASS}, token)
+    assert failed.status_code == 200
+    (error,) = failed.json()["errors"]
+    assert error["message"] == "Internal server error"
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR" and error["extensions"]["errorId"]
+    assert "statement timeout" not in failed.text

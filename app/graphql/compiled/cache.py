@@ -62,8 +62,12 @@ class LRU(Generic[K, V]):
         self.items.move_to_end(key)
         return value
 
-    def peek(self, key: K) -> V | None:
-        return self.items.get(key)
+    def get(self, key: K) -> V | None:
+        """The value, kept as recently used; None when absent."""
+        value = self.items.get(key)
+        if value is not None:
+            self.items.move_to_end(key)
+        return value
 
     def __len__(self) -> int:
         return len(self.items)

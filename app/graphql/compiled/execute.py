@@ -177,9 +177,12 @@ async def execute_compiled(
     prepared_document = cache.prepare(document, parsed)
     if prepared_document is None:
         return None
-    if parsed is not None:
+    result = await _run(
+        db, principal, cache, prepared_document, operation_name, variables, settings
+    )
+    if parsed is not None and result is not None and result.remainder is None:
         cache.admit(document, prepared_document)
-    return await _run(db, principal, cache, prepared_document, operation_name, variables, settings)
+    return result
 
 
 async def execute_admitted(
@@ -196,7 +199,7 @@ async def execute_admitted(
     compiles and the door's cost check passes with these variables — the checks Strawberry
     would run again for them. None otherwise: Strawberry then runs the request as usual,
     and answers what is wrong with it."""
-    prepared_document = cache.admitted.peek(document)
+    prepared_document = cache.admitted.get(document)
     if prepared_document is None:
         return None
     compiled = await _run(

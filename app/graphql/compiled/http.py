@@ -8,9 +8,10 @@ the compiled path has served it (`PlanCache.admitted`), the same text is answere
 variables are coerced, the door's cost check runs with them, and the plan is bound as on the
 extension's path (`execute.execute_admitted`). Anything else — a new document, a field that
 runs on the resolver path, a variable or argument the resolver path would answer with an
-error, a body that is not the plain JSON form — returns None, and the view hands the same
-request to Strawberry, which answers it as it always has. So the fast lane never writes an
-error of its own, and its answers are the bytes Strawberry's path would write (tested).
+error, a body that is not the plain JSON form, the database failing — returns None, and the
+view hands the same request to Strawberry, which answers it as it always has. So the fast
+lane never writes an error of its own, and its answers are the bytes Strawberry's path would
+write (tested).
 """
 
 from __future__ import annotations
@@ -78,9 +79,14 @@ class FastReads:
         if operation is None:
             return None
         query, name, variables = operation
-        compiled = await execute_admitted(
-            self.db, principal, self.cache, query, name, variables, self.settings
-        )
+        try:
+            compiled = await execute_admitted(
+                self.db, principal, self.cache, query, name, variables, self.settings
+            )
+        except Exception:
+            # A read has no side effects: Strawberry runs it again and answers whatever went
+            # wrong (a timeout, a lost connection) as it always does, masked and logged once.
+            return None
         if compiled is None:
             return None
         entry = current_request()
