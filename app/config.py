@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     db_app_role: str = Field(default="schoolgraph_app", pattern=r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 
     embeddings: str = "hash"
+    # How long the event log keeps changes for subscriptions to replay (`since`).
+    event_retention_days: int = Field(default=7, ge=1, le=3650)
 
     max_query_depth: int = Field(default=10, ge=2)
     max_aliases: int = Field(default=30, ge=1)

@@ -4,6 +4,7 @@ from app.assessments.models import Assessment
 from app.attendance.models import AttendanceCode, AttendanceDay
 from app.audit.models import AuditEntry
 from app.db import Base
+from app.events.models import Event
 from app.incidents.models import Incident
 from app.interventions.models import Intervention
 from app.orgs.models import Org, User
@@ -16,6 +17,7 @@ __all__ = [
     "AttendanceDay",
     "AuditEntry",
     "Base",
+    "Event",
     "Incident",
     "Intervention",
     "Org",

@@ -2,8 +2,8 @@
 
 The statements the API's journey runs for a negative incident when the risk history does not
 change (tests/incidents pin the count), in one asyncpg transaction: lock the student, read
-the policy and the strike window, insert the incident and its audit row, the three risk
-reads, and the student's update."""
+the policy and the strike window, insert the incident, its audit row and its event, the
+three risk reads, and the student's update."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ RAW_STATEMENTS = {
     "-1, now(), 'bench', $4, 'x', false, false, false, now(), now())",
     "audit": "INSERT INTO audit_log (org_id, actor_sub, actor_role, action, entity_type, "
     "entity_id, after) VALUES ($1, 'bench', 'ADMIN', 'incident.log', 'Incident', $2, '{}')",
+    "event": "INSERT INTO events (org_id, topic, student_id, year_group, class_code, payload) "
+    "SELECT org_id, 'incident.logged', id, year_group, class_code, '{}' FROM students "
+    "WHERE id = $1",
     "behaviour": "SELECT count(*), max(strike_level) FROM incidents WHERE org_id = $1 "
     "AND student_id = $2 AND kind = 'NEGATIVE' AND occurred_at > now() - interval '7 days'",
     "attendance": "SELECT count(*), sum(present_periods), sum(scheduled_periods) FROM ("
@@ -48,6 +51,7 @@ async def raw_log_incident(conn: asyncpg.Connection, org_id: uuid.UUID, sid: uui
     iid = uuid.uuid4()
     await conn.execute(q["insert"], iid, org_id, sid, strike)
     await conn.execute(q["audit"], org_id, iid)
+    await conn.execute(q["event"], sid)
     await conn.fetchrow(q["behaviour"], org_id, sid)
     await conn.fetchrow(q["attendance"], org_id, sid)
     await conn.fetch(q["diagnostics"], org_id, sid)

@@ -4,7 +4,8 @@
 (`arq workers.settings.WorkerSettings --check`). The risk sweep runs every 15 minutes and
 when a worker starts; arq's `unique` keeps two workers from running a scheduled sweep at the
 same moment (a start-up sweep is each worker's own), and the sweep is safe to run twice: it
-recomputes only what is due, skipping rows locked by a concurrent change.
+recomputes only what is due, skipping rows locked by a concurrent change. Events older than
+EVENT_RETENTION_DAYS are purged hourly.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from arq.connections import RedisSettings
 
 from app.config import get_settings
 from app.db import Database
+from app.events.jobs import purge_events
 from app.logs import configure_logging
 from app.risk.jobs import recompute_risk, risk_sweep
 
@@ -46,7 +48,9 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 class WorkerSettings:
     functions = [ping, recompute_risk]
     cron_jobs = [
-        cron(risk_sweep, minute={0, 15, 30, 45}, unique=True, timeout=600, run_at_startup=True)
+        cron(risk_sweep, minute={0, 15, 30, 45}, unique=True, timeout=600, run_at_startup=True),
+        # Hourly: a missed run only keeps events a little longer.
+        cron(purge_events, minute={7}, unique=True, timeout=600),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -20,6 +20,8 @@ from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core import contracts
 from app.core.errors import ErrorCode, FieldError, ServiceError, Validator
+from app.events import service as events
+from app.events.service import Topic
 from app.students import service as students
 
 # i-Ready exports say "Reading" for ELA.
@@ -246,6 +248,15 @@ async def save_many(
             stored[tuple(getattr(saved, name) for name in _KEY)] = saved
             changes.append((saved, audit.before_upsert(Assessment, row._mapping)))
     await audit.record_many(session, actor=actor, action="assessment.record", changes=changes)
+    recorded: dict[uuid.UUID, list[str]] = {}
+    for saved in stored.values():
+        recorded.setdefault(saved.student_id, []).append(str(saved.id))
+    await events.record(
+        session,
+        org_id=actor.org_id,
+        topic=Topic.ASSESSMENT_RECORDED,
+        students={sid: {"assessmentIds": sorted(ids)} for sid, ids in recorded.items()},
+    )
     return [stored[tuple(values[name] for name in _KEY)] for values in cleaned]
 
 

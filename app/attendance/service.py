@@ -29,6 +29,8 @@ from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core import contracts
 from app.core.errors import FieldError, ServiceError, Validator
+from app.events import service as events
+from app.events.service import Topic
 from app.orgs import service as orgs
 from app.orgs.policy import OrgPolicy, RiskThresholds
 from app.students import service as students
@@ -207,6 +209,15 @@ async def save_days(
             stored[(saved.student_id, saved.day)] = saved
             changes.append((saved, audit.before_upsert(AttendanceDay, row._mapping)))
     await audit.record_many(session, actor=actor, action="attendance.record", changes=changes)
+    recorded: dict[uuid.UUID, list[str]] = {}
+    for student_id, on in sorted(stored):
+        recorded.setdefault(student_id, []).append(on.isoformat())
+    await events.record(
+        session,
+        org_id=actor.org_id,
+        topic=Topic.ATTENDANCE_RECORDED,
+        students={sid: {"days": days} for sid, days in recorded.items()},
+    )
     return [stored[(d.student_id, d.day)] for d, _ in classified]
 
 

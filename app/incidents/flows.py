@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.principal import Principal
+from app.events import service as events
+from app.events.service import Topic
 from app.incidents import corrections, service
 from app.incidents.corrections import StrikeChange
 from app.incidents.models import Incident, IncidentKind
@@ -23,6 +25,23 @@ from app.orgs import service as orgs
 from app.orgs.policy import OrgPolicy
 from app.risk import service as risk
 from app.students import service as students
+
+
+def incident_facts(incident: Incident) -> dict[str, object]:
+    """What an incident's events say of it: ids and facts, no note text."""
+    return {
+        "incidentId": str(incident.id),
+        "kind": incident.kind.value,
+        "category": incident.category,
+        "points": incident.points,
+        "strikeLevel": incident.strike_level,
+        "occurredAt": incident.occurred_at.isoformat(),
+        "voided": incident.voided,
+    }
+
+
+def restruck(changes: list[StrikeChange]) -> dict[str, object]:
+    return {"restruck": [str(c.incident.id) for c in changes]} if changes else {}
 
 
 @dataclass(frozen=True)
@@ -135,6 +154,19 @@ async def log_incident(
         else []
     )
     await audit.record(session, actor=actor, action="incident.log", entity=incident, before=None)
+    await events.record(
+        session,
+        org_id=actor.org_id,
+        topic=Topic.INCIDENT_LOGGED,
+        students={student.id: incident_facts(incident)},
+    )
+    if strike_changes:
+        await events.record(
+            session,
+            org_id=actor.org_id,
+            topic=Topic.INCIDENT_UPDATED,
+            students={student.id: restruck(strike_changes)},
+        )
     changes = await risk.recompute(
         session,
         actor=actor,
@@ -251,6 +283,12 @@ async def _change(
         subject=incident,
     )
     await audit.record(session, actor=actor, action=action, entity=incident, before=before)
+    await events.record(
+        session,
+        org_id=actor.org_id,
+        topic=Topic.INCIDENT_UPDATED,
+        students={student.id: {**incident_facts(incident), "change": action, **restruck(changes)}},
+    )
     risk_changes = await risk.recompute(
         session,
         actor=actor,

@@ -28,6 +28,8 @@ from app.core.pagination import (
     page_conditions,
     to_page,
 )
+from app.events import service as events
+from app.events.service import Topic
 from app.incidents.models import Incident, IncidentKind
 from app.orgs.policy import OrgPolicy, StrikePolicy
 
@@ -235,6 +237,12 @@ async def update_flags(
         incident.admin_notified = admin_notified
     await audit.record(
         session, actor=actor, action="incident.update", entity=incident, before=before
+    )
+    await events.record(
+        session,
+        org_id=actor.org_id,
+        topic=Topic.INCIDENT_UPDATED,
+        students={incident.student_id: {"incidentId": str(incident.id), "change": "follow-up"}},
     )
     return incident
 

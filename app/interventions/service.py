@@ -15,6 +15,8 @@ from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core import contracts
 from app.core.errors import ErrorCode, ServiceError, Validator
+from app.events import service as events
+from app.events.service import Topic
 from app.interventions.models import Intervention, InterventionStatus
 from app.students import service as students
 
@@ -83,6 +85,7 @@ async def create(
     _apply(row, values)
     session.add(row)
     await audit.record(session, actor=actor, action="intervention.create", entity=row, before=None)
+    await _changed(session, row, "create")
     return row
 
 
@@ -108,7 +111,23 @@ async def update(
     await audit.record(
         session, actor=actor, action="intervention.update", entity=row, before=before
     )
+    await _changed(session, row, "update")
     return row
+
+
+async def _changed(session: AsyncSession, row: Intervention, change: str) -> None:
+    await events.record(
+        session,
+        org_id=row.org_id,
+        topic=Topic.INTERVENTION_CHANGED,
+        students={
+            row.student_id: {
+                "interventionId": str(row.id),
+                "status": row.status.value,
+                "change": change,
+            }
+        },
+    )
 
 
 async def for_students(

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core.errors import ErrorCode, ServiceError
+from app.events import service as events
+from app.events.service import Topic
 from app.orgs.models import Org
 from app.orgs.policy import (
     DEFAULT_RUNGS,
@@ -114,4 +116,5 @@ async def update_policy(
         raise ServiceError(errors)
     org.settings = policy_to_settings(policy)
     await audit.record(session, actor=actor, action="org.update_policy", entity=org, before=before)
+    await events.record(session, org_id=actor.org_id, topic=Topic.POLICY_CHANGED)
     return policy

@@ -22,6 +22,8 @@ from sqlalchemy.orm import aliased
 from app.assessments import service as assessments
 from app.attendance import service as attendance
 from app.auth.principal import Principal
+from app.events import service as events
+from app.events.service import Topic
 from app.incidents.models import Incident, IncidentKind
 from app.orgs import service as orgs
 from app.orgs.policy import OrgPolicy, RiskThresholds
@@ -270,6 +272,20 @@ async def recompute(
         # two batches sharing students lock them in the same order and cannot deadlock.
         bulk.sort(key=lambda values: values["id"])
         await session.execute(update(Student), bulk)
+    await events.record(
+        session,
+        org_id=actor.org_id,
+        topic=Topic.RISK_CHANGED,
+        students={
+            c.student_id: {
+                "previousTier": c.previous_tier,
+                "tier": c.result.tier,
+                "factors": c.result.contributing,
+            }
+            for c in changes
+            if c.result.tier != c.previous_tier
+        },
+    )
     return changes
 
 

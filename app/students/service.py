@@ -17,6 +17,8 @@ from app.auth.principal import Principal
 from app.core import contracts as C
 from app.core.errors import ErrorCode, FieldError, ServiceError, Validator
 from app.core.pagination import Page, PageRequest, SortKey, apply_keyset, to_page
+from app.events import service as events
+from app.events.service import Topic
 from app.students.models import Student
 
 NAME_ORDER = (SortKey(Student.name), SortKey(Student.id))
@@ -176,7 +178,17 @@ async def upsert(
         entity=student,
         before=before,
     )
+    await _changed(session, student, "create" if created else "update")
     return student, created
+
+
+async def _changed(session: AsyncSession, student: Student, change: str) -> None:
+    await events.record(
+        session,
+        org_id=student.org_id,
+        topic=Topic.STUDENT_CHANGED,
+        students={student.id: {"change": change}},
+    )
 
 
 async def update_support(
@@ -206,6 +218,7 @@ async def update_support(
     await audit.record(
         session, actor=actor, action="student.update_support", entity=student, before=before
     )
+    await _changed(session, student, "support")
     return student
 
 

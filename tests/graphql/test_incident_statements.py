@@ -10,16 +10,16 @@ from tests.conftest import GraphQLClient, Org, StatementCounter
 from tests.graphql.test_contract import LOG, upsert
 
 # Without clientId: student lock, policy, strike count (which also counts the later
-# negatives), insert, audit, three risk reads, the student UPDATE (risk and points), and the
-# payload's student. A clientId adds two lookups (before and under the lock) and the savepoint
+# negatives), insert, audit, its event (app.events), three risk reads, the student UPDATE
+# (risk and points), and the payload's student. A clientId adds two lookups (before and under the lock) and the savepoint
 # around the insert; its fingerprint is computed in Python and written by the same INSERT.
 # A negative backdated before a later one adds the restrike's read of the window (and, for
 # each later strike that changes, its UPDATE and audit row: none here).
 EXPECTED = {
-    "without clientId": 10,
-    "with clientId": 14,
-    "occurredAt, nothing later": 10,
-    "occurredAt before a later negative": 11,
+    "without clientId": 11,
+    "with clientId": 15,
+    "occurredAt, nothing later": 11,
+    "occurredAt before a later negative": 12,
 }
 
 

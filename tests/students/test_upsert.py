@@ -245,7 +245,7 @@ async def test_update_support_changes_only_what_is_given(
     assert [(e["field"], e["code"]) for e in nothing["errors"]] == [("supportLevel", "REQUIRED")]
 
 
-async def test_upsert_is_one_statement_and_its_audit_row(
+async def test_upsert_is_one_statement_its_audit_row_and_its_event(
     gql: GraphQLClient, org: Org, count_statements: StatementCounter
 ) -> None:
     await _upsert(gql, org, {"externalId": "Q1", "name": "Quinn"})
@@ -253,6 +253,7 @@ async def test_upsert_is_one_statement_and_its_audit_row(
     payload = await _upsert(gql, org, {"externalId": "Q1", "name": "Quinn B", "campus": "East"})
     assert payload["errors"] == [] and payload["created"] is False
     statements = count_statements.data_statements
-    assert len(statements) == 2, statements
+    assert len(statements) == 3, statements
     assert "ON CONFLICT (org_id, external_id) DO UPDATE" in statements[0]
     assert statements[1].startswith("INSERT INTO audit_log")
+    assert statements[2].startswith("INSERT INTO events")  # its event, scoped by the row
