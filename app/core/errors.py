@@ -24,6 +24,7 @@ class ErrorCode(enum.StrEnum):
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     CONFLICT = "CONFLICT"
     INVALID_CURSOR = "INVALID_CURSOR"
+    RESUME_EXPIRED = "RESUME_EXPIRED"  # a `since` the event log no longer holds: refetch
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 

@@ -19,6 +19,7 @@ class Event(OrgOwned, Base):
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_org_id_id", "org_id", "id"),
+        Index("ix_events_org_id_txid_id", "org_id", "txid", "id"),  # replay's order
         Index("ix_events_created_at", "created_at"),
     )
 

@@ -1,20 +1,29 @@
 """The event log: one row per change a dashboard shows, written in the change's own
 transaction through `record` (the live subscriptions replay from this table; the broadcasts
-after commit are only hints). Rows are purged after EVENT_RETENTION_DAYS (`purge`, a cron
-job on the worker)."""
+after commit are only hints), read back without gaps by `replay`. Rows are purged after
+EVENT_RETENTION_DAYS (`purge`, a cron job on the worker).
+
+Event ids are allocated at insert, not at commit: a transaction still running may hold a
+smaller id than one already committed. `replay` therefore orders events by (transaction id,
+id) and hands out only events of transactions older than every one still running (the
+snapshot's xmin), so nothing can later appear before a cursor it has given out; its cursor
+(`since`) is that pair, opaque to clients."""
 
 from __future__ import annotations
 
 import enum
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import and_, delete, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import ErrorCode, ServiceError
+from app.core.pagination import decode_cursor, encode_cursor
 from app.db import Database
 from app.events.models import Event
 from app.orgs.models import Org
@@ -83,6 +92,89 @@ async def record(
             "payloads": [_json(students[sid]) for sid in ids],
         },
     )
+
+
+@dataclass(frozen=True)
+class EventScope:
+    """Which events a reader follows: every key given must match, and events of the whole
+    school (no scope keys: a policy change) reach every scope. Empty: the whole school."""
+
+    year_group: int | None = None
+    class_code: str | None = None
+    student_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class ReplayPage:
+    events: list[Event]
+    cursor: str | None  # `since` of the last event handed out (None: none)
+
+
+# Transactions older than every one still running have all ended (Postgres' snapshot xmin).
+_HORIZON = text("(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
+
+
+def encode_since(txid: int, event_id: int) -> str:
+    return encode_cursor([txid, event_id])
+
+
+def _expired(message: str) -> ServiceError:
+    return ServiceError.single("since", message, ErrorCode.RESUME_EXPIRED)
+
+
+_NOT_OURS = "since is not an event of this log: refetch, then follow from now"
+
+
+def _decode_since(since: str) -> tuple[int, int]:
+    try:
+        txid, event_id = decode_cursor(since, 2, "since")
+    except ServiceError:
+        raise _expired(_NOT_OURS) from None
+    if not (isinstance(txid, int) and isinstance(event_id, int)):
+        raise _expired(_NOT_OURS)
+    return txid, event_id
+
+
+async def replay(
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID,
+    since: str | None,
+    limit: int,
+    scope: EventScope = EventScope(),
+    topics: Sequence[str] | None = None,
+) -> ReplayPage:
+    """Up to `limit` events after `since` (from the start of the log without it), in order,
+    within `scope` and `topics`. A `since` whose event the log no longer holds (purged after
+    EVENT_RETENTION_DAYS, or never written) is RESUME_EXPIRED: what came between is gone."""
+    stmt = select(Event).where(Event.org_id == org_id, Event.txid < _HORIZON)
+    if since is not None:
+        txid, event_id = _decode_since(since)
+        held = await session.scalar(
+            select(Event.id).where(Event.org_id == org_id, Event.txid == txid, Event.id == event_id)
+        )
+        if held is None:
+            raise _expired(
+                "the event log no longer holds this since (older than the retention): "
+                "refetch, then follow from now"
+            )
+        stmt = stmt.where(tuple_(Event.txid, Event.id) > tuple_(txid, event_id))
+    school_wide = and_(
+        Event.student_id.is_(None), Event.class_code.is_(None), Event.year_group.is_(None)
+    )
+    keys = [
+        (Event.year_group, scope.year_group),
+        (Event.class_code, scope.class_code),
+        (Event.student_id, scope.student_id),
+    ]
+    given = [column == value for column, value in keys if value is not None]
+    if given:
+        stmt = stmt.where(or_(and_(*given), school_wide))
+    if topics is not None:
+        stmt = stmt.where(Event.topic.in_(list(topics)))
+    rows = list((await session.execute(stmt.order_by(Event.txid, Event.id).limit(limit))).scalars())
+    cursor = encode_since(rows[-1].txid, rows[-1].id) if rows else None
+    return ReplayPage(rows, cursor)
 
 
 async def purge(db: Database, *, retention: timedelta, now: datetime) -> int:
