@@ -98,19 +98,23 @@ async def _generate(url: str, spec: dict[str, Any], connections: int, seconds: f
     bodies: list[bytes] = [b.encode() for b in spec["bodies"]]
     headers = {"content-type": "application/json", **spec["headers"]}
     latencies: list[float] = []
-    non_2xx = 0
+    non_2xx = socket_errors = 0
     counter = 0
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(headers=headers, limits=limits, timeout=10) as http:
         deadline = time.perf_counter() + seconds
 
         async def client() -> None:
-            nonlocal counter, non_2xx
+            nonlocal counter, non_2xx, socket_errors
             while time.perf_counter() < deadline:
                 counter += 1
                 body = bodies[counter % len(bodies)]
                 start = time.perf_counter()
-                response = await http.post(url, content=body)
+                try:
+                    response = await http.post(url, content=body)
+                except httpx.TransportError:
+                    socket_errors += 1  # as wrk counts them: the run goes on
+                    continue
                 latencies.append(time.perf_counter() - start)
                 non_2xx += not 200 <= response.status_code < 300
 
@@ -129,7 +133,7 @@ async def _generate(url: str, spec: dict[str, Any], connections: int, seconds: f
         "p90_us": pct(0.9),
         "p99_us": pct(0.99),
         "non_2xx": non_2xx,
-        "socket_errors": 0,
+        "socket_errors": socket_errors,
     }
     print("JSON " + json.dumps(figures))
 
