@@ -37,7 +37,7 @@ from app.core.pagination import DEFAULT_PAGE_SIZE
 PAGE_ARGUMENTS = ("first", "last", "limit")
 _MISSING = object()
 # Field metadata: the page a connection serves when neither first nor last is given
-# (app.graphql.relay.page_of's default; the compiled binding reads it too).
+# (app.graphql.relay.page_for reads it for the resolvers and the compiled binding alike).
 PAGE_DEFAULT = "schoolgraph.page_default"
 # A list field without a page argument declares how long it may be, for its cost:
 # strawberry.field(metadata={LIST_SIZE: 400}). Undeclared lists count as short (1).

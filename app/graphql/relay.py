@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Generic, TypeVar
 
 import strawberry
+from strawberry.types.field import StrawberryField
 
 from app.core import contracts as C
 from app.core.errors import ErrorCode, ServiceError
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageRequest, page_request
 from app.graphql.contracts import limited_argument
 from app.graphql.cost import PAGE_DEFAULT
+
+if TYPE_CHECKING:
+    from app.graphql.context import Info
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -109,20 +113,20 @@ Before = Annotated[str | None, limited_argument(C.Cursor, description="Only rows
 PAGE_ARGUMENTS = ("first", "after", "last", "before")
 
 
-def page_default(field: object) -> int:
-    metadata = getattr(field, "metadata", None) or {}
-    value = metadata.get(PAGE_DEFAULT, DEFAULT_PAGE_SIZE)
-    return int(value)
-
-
-def page_of(
+def page_for(
+    field: StrawberryField,
     max_page_size: int,
     first: int | None,
     after: str | None,
     last: int | None,
     before: str | None,
-    default: int = DEFAULT_PAGE_SIZE,
 ) -> PageRequest:
+    """The page a connection field's arguments ask for, its default page (neither first nor
+    last) from the field's PAGE_DEFAULT metadata: the one reading of page arguments, for
+    the resolvers (`page_from`) and the compiled binding alike."""
+    metadata: Mapping[str, object] = field.metadata or {}
+    default = metadata.get(PAGE_DEFAULT, DEFAULT_PAGE_SIZE)
+    assert isinstance(default, int)
     return page_request(
         first=first,
         after=after,
@@ -131,3 +135,10 @@ def page_of(
         max_page_size=max_page_size,
         default=default,
     )
+
+
+def page_from(
+    info: Info, first: int | None, after: str | None, last: int | None, before: str | None
+) -> PageRequest:
+    """`page_for` in a connection's resolver: the field being resolved, the caller's limit."""
+    return page_for(info._field, info.context.settings.max_page_size, first, after, last, before)

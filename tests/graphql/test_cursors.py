@@ -13,6 +13,7 @@ import pytest
 
 from app.core.errors import ServiceError
 from app.core.pagination import MAX_CURSOR_LENGTH, SortKey, decode_cursor, encode_cursor
+from app.graphql.compiled.extension import resolver_path_only
 from app.incidents.models import Incident
 from app.incidents.service import NEWEST_FIRST
 from app.students.service import NAME_ORDER
@@ -278,3 +279,25 @@ async def test_first_and_last_together_are_refused(gql: GraphQLClient, org: Org)
     body = await gql("{ incidents(first: 2, last: 2) { edges { cursor } } }", token=org.token())
     (error,) = body["errors"]
     assert error["extensions"] == {"field": "last", "code": "INVALID"}
+
+
+async def test_a_lists_default_page_is_its_own(gql: GraphQLClient, org: Org) -> None:
+    """Without first or last, a student's incidents come 10 to a page (the field's
+    PAGE_DEFAULT) and the school's incidents 20, on the resolver and the compiled path."""
+    student = await upsert(gql, org, "PAGE1")
+    for i in range(22):
+        await gql(
+            LOG,
+            {"input": {"studentId": student, "kind": "POSITIVE", "category": f"c{i}"}},
+            token=org.token(),
+        )
+    query = """query($s: ID!) { student(id: $s) { incidents { nodes { id } } }
+      incidents { nodes { id } } }"""
+    for _ in range(2):  # the second answer comes from the compiled fast lane
+        body = await gql(query, {"s": student}, token=org.token())
+        assert len(body["data"]["student"]["incidents"]["nodes"]) == 10
+        assert len(body["data"]["incidents"]["nodes"]) == 20
+    with resolver_path_only():
+        body = await gql(query, {"s": student}, token=org.token())
+    assert len(body["data"]["student"]["incidents"]["nodes"]) == 10
+    assert len(body["data"]["incidents"]["nodes"]) == 20

@@ -26,7 +26,7 @@ from app.graphql.relay import (
     Last,
     connection_from_page,
     from_global_id,
-    page_of,
+    page_from,
     to_global_id,
 )
 from app.orgs.models import Role
@@ -96,7 +96,7 @@ class AuditQueries:
         before: Before = None,
         filter: AuditFilter | None = None,
     ) -> Connection[AuditEntry]:
-        request = page_of(info.context.settings.max_page_size, first, after, last, before)
+        request = page_from(info, first, after, last, before)
 
         async def work(session: AsyncSession) -> Page[AuditEntryModel]:
             return await service.list_page(

@@ -3,7 +3,7 @@ and the statement's shape, by the same code the resolvers run.
 
 Arguments are coerced by graphql-core, converted by Strawberry (`convert_arguments`, as its
 resolver wrapper does), checked against their input contracts (`argument_errors`, as
-`EnforceContracts` does), then `page_of`, `decode_cursor`, `from_global_id` and the filter
+`EnforceContracts` does), then `page_for`, `decode_cursor`, `from_global_id` and the filter
 inputs' `to_data()`. Whatever would make the resolver path answer with an error (a bad cursor,
 a page too large, a forged id, a contract broken) makes the root field `NotCompilable`: it
 runs on the resolver path, which gives that error itself. The compiled path never writes an
@@ -40,7 +40,7 @@ from app.graphql.compiled.plan import (
     ToOneItem,
 )
 from app.graphql.contracts import argument_errors
-from app.graphql.relay import PAGE_ARGUMENTS, from_global_id, page_default, page_of
+from app.graphql.relay import PAGE_ARGUMENTS, from_global_id, page_for
 
 
 @dataclass
@@ -131,13 +131,10 @@ def bind_connection(
             raise NotCompilable(f"argument {name} has no compiled form")
     bound = BoundSite()
     try:
-        page = page_of(
+        page = page_for(
+            site.strawberry_field,
             ctx.max_page_size,
-            kwargs.get("first"),
-            kwargs.get("after"),
-            kwargs.get("last"),
-            kwargs.get("before"),
-            default=page_default(site.strawberry_field),
+            *(kwargs.get(name) for name in PAGE_ARGUMENTS),
         )
         bound.values["size"] = page.size
         bound.backward = page.backward

@@ -33,7 +33,7 @@ from app.graphql.relay import (
     First,
     Last,
     connection_from_page,
-    page_of,
+    page_from,
     parse_id,
 )
 from app.incidents import flows, service
@@ -61,7 +61,7 @@ class IncidentQueries:
         before: Before = None,
         filter: IncidentFilter | None = None,
     ) -> Connection[Incident]:
-        request = page_of(info.context.settings.max_page_size, first, after, last, before)
+        request = page_from(info, first, after, last, before)
 
         async def work(session: AsyncSession) -> Page[IncidentModel]:
             flt = filter.to_data() if filter else None

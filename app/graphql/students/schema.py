@@ -21,7 +21,7 @@ from app.graphql.relay import (
     Last,
     connection_from_page,
     from_global_id,
-    page_of,
+    page_from,
     parse_id,
 )
 from app.graphql.students.inputs import (
@@ -51,7 +51,7 @@ class StudentQueries:
         before: Before = None,
         filter: StudentFilter | None = None,
     ) -> Connection[Student]:
-        request = page_of(info.context.settings.max_page_size, first, after, last, before)
+        request = page_from(info, first, after, last, before)
         flt = filter.to_data() if filter else None
         page = await read(
             info,
@@ -81,7 +81,7 @@ class StudentQueries:
         last: Last = None,
         before: Before = None,
     ) -> Connection[Student]:
-        request = page_of(info.context.settings.max_page_size, first, after, last, before)
+        request = page_from(info, first, after, last, before)
         flt = StudentFilterData(min_risk_tier=min_tier)
         page = await read(
             info,

@@ -45,7 +45,7 @@ from app.graphql.relay import (
     Last,
     Node,
     connection_from_page,
-    page_of,
+    page_from,
 )
 from app.graphql.risk.dataloaders import RiskHistoryByStudentLoader
 from app.graphql.risk.types import Risk
@@ -162,14 +162,7 @@ class Student(Node):
         last: Last = None,
         before: Before = None,
     ) -> Connection[Incident]:
-        request = page_of(
-            info.context.settings.max_page_size,
-            first,
-            after,
-            last,
-            before,
-            default=_INCIDENTS_PAGE,
-        )
+        request = page_from(info, first, after, last, before)
         page = await info.context.loaders.get(IncidentsByStudentLoader, request).load(self.model.id)
         return connection_from_page(page, Incident.from_model)
 
