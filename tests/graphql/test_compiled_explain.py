@@ -50,6 +50,7 @@ async def test_explain_says_why_nothing_compiles(app: Any, org: Org) -> None:
         services.db, org.principal(), schema, "{ me { sub } }", None, None, services.settings
     )
     assert explanation.sql is None and explanation.problem == "no root field compiles"
+    assert set(explanation.fallback) == {"me"}  # and why: Query.me has no compiled form
     bad = await explain_compiled(
         services.db, org.principal(), schema, "{ nope }", None, None, services.settings
     )

@@ -208,6 +208,45 @@ async def execute_admitted(
     return compiled
 
 
+@dataclass
+class Compiled:
+    """What compiles of an operation: its statement with the parameter values, the root
+    fields it answers, and why the others run on the resolver path."""
+
+    prepared: _Prepared
+    roots: list[tuple[str, RootPlan]]
+    fallback: dict[str, str]
+    statement: Statement
+    values: list[Any]
+
+
+@dataclass(frozen=True)
+class NotCompiled:
+    reason: str
+    fallback: dict[str, str] = dataclasses.field(default_factory=dict)  # root key -> why
+
+
+def compile_operation(
+    cache: PlanCache,
+    prepared_document: PreparedDocument,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    principal: Principal,
+    settings: Settings,
+) -> Compiled | NotCompiled:
+    """Plan (cached), bind and compile; or why nothing compiles."""
+    prepared = _plan(cache, prepared_document, operation_name, variables, principal, settings)
+    if prepared is None:
+        return NotCompiled(
+            "not a query, or no such operation, or variables the resolver path refuses"
+        )
+    roots, bound, fallback = _bind(prepared)
+    if not roots:
+        return NotCompiled("no root field compiles", fallback)
+    statement = _statement(prepared.plan, roots, bound)
+    return Compiled(prepared, roots, fallback, statement, _values(statement, bound, principal))
+
+
 async def _run(
     db: Database,
     principal: Principal,
@@ -221,11 +260,13 @@ async def _run(
 ) -> CompiledResult | None:
     """`whole`: only when every root field compiles and the cost check passes (the fast lane,
     which runs no door of Strawberry's)."""
-    prepared = _plan(cache, prepared_document, operation_name, variables, principal, settings)
-    if prepared is None:
+    compiled = compile_operation(
+        cache, prepared_document, operation_name, variables, principal, settings
+    )
+    if isinstance(compiled, NotCompiled):
         return None
     if whole and (
-        prepared.plan.refused
+        compiled.fallback
         or cost_refusal(
             cache.schema._schema,
             prepared_document.operations[operation_name],
@@ -237,16 +278,12 @@ async def _run(
         is not None
     ):
         return None
-    roots, bound, fallback = _bind(prepared)
-    if not roots or (whole and fallback):
-        return None
-    statement = _statement(prepared.plan, roots, bound)
-    values = _values(statement, bound, principal)
-    [rows] = await db.read(principal.org_id, [(statement.sql, values)])
+    statement = compiled.statement
+    [rows] = await db.read(principal.org_id, [(statement.sql, compiled.values)])
     named = prepared_document.operations[operation_name].name
     return dataclasses.replace(
-        _result(prepared.plan, statement, tuple(rows[0]), fallback),
-        plan_cached=prepared.cached,
+        _result(compiled.prepared.plan, statement, tuple(rows[0]), compiled.fallback),
+        plan_cached=compiled.prepared.cached,
         operation_name=named.value if named else None,
     )
 

@@ -13,7 +13,7 @@ from app.auth.principal import Principal
 from app.config import Settings
 from app.db import Database
 from app.graphql.compiled.cache import plan_cache
-from app.graphql.compiled.execute import _bind, _plan, _statement, _values
+from app.graphql.compiled.execute import NotCompiled, compile_operation
 
 
 @dataclass(frozen=True)
@@ -54,24 +54,21 @@ async def explain_compiled(
     prepared_document = cache.prepare(document)
     if prepared_document is None:
         return Explanation(problem="the document does not parse or validate")
-    prepared = _plan(cache, prepared_document, operation_name, variables, principal, settings)
-    if prepared is None:
-        return Explanation(
-            problem="not a query, or no such operation, or variables the resolver path refuses"
-        )
-    roots, bound, fallback = _bind(prepared)
-    if not roots:
-        return Explanation(fallback=fallback, problem="no root field compiles")
-    statement = _statement(prepared.plan, roots, bound)
-    values = _values(statement, bound, principal)
+    compiled = compile_operation(
+        cache, prepared_document, operation_name, variables, principal, settings
+    )
+    if isinstance(compiled, NotCompiled):
+        return Explanation(fallback=compiled.fallback, problem=compiled.reason)
+    statement = compiled.statement
     options = "ANALYZE, BUFFERS, " if analyze else ""
     [rows] = await db.read(
-        principal.org_id, [(f"EXPLAIN ({options}VERBOSE, FORMAT TEXT) {statement.sql}", values)]
+        principal.org_id,
+        [(f"EXPLAIN ({options}VERBOSE, FORMAT TEXT) {statement.sql}", compiled.values)],
     )
     return Explanation(
-        compiled=tuple(key for key, _ in roots),
-        fallback=fallback,
+        compiled=tuple(key for key, _ in compiled.roots),
+        fallback=compiled.fallback,
         sql=statement.sql,
-        parameters=tuple(values),
+        parameters=tuple(compiled.values),
         plan=tuple(row[0] for row in rows),
     )
