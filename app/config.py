@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     embeddings: str = "hash"
     # How long the event log keeps changes for subscriptions to replay (`since`).
     event_retention_days: int = Field(default=7, ge=1, le=3650)
+    # Live subscriptions: events a subscriber may fall behind before it is ended (it resumes
+    # with `since`); how often a feed reads the log when no broadcast arrives (a lost
+    # broadcast delays an event by at most this); the dashboard's coalescing window.
+    live_queue_size: int = Field(default=1000, ge=1)
+    live_poll_seconds: float = Field(default=2.0, gt=0)
+    live_coalesce_seconds: float = Field(default=0.25, ge=0)
+
+    # Origins a browser page may call the API from (comma-separated, or * for any);
+    # unset: same origin only. Credentials (cookies) stay off unless asked for: the API
+    # takes bearer tokens.
+    cors_origins: str | None = None
+    cors_allow_credentials: bool = False
 
     max_query_depth: int = Field(default=10, ge=2)
     max_aliases: int = Field(default=30, ge=1)
@@ -105,6 +117,10 @@ class Settings(BaseSettings):
     @property
     def effective_broadcast_url(self) -> str | None:
         return self.broadcast_url or self.redis_url
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in (self.cors_origins or "").split(",") if o.strip()]
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -187,6 +187,9 @@ class Database:
         # Called with each statement the read path sends (tests count them, as they count
         # the engine's with SQLAlchemy's before_cursor_execute).
         self.read_listeners: list[Callable[[str], None]] = []
+        # Called with a committed transaction's session.info when it holds anything (the
+        # live publisher takes the events the transaction wrote, app.events.live).
+        self.after_commit: list[Callable[[dict[Any, Any]], Awaitable[None]]] = []
 
     @classmethod
     def connect(cls, settings: Settings, database_url: str) -> Database:
@@ -247,22 +250,33 @@ class Database:
 
         Commits when the block ends normally, rolls back on an exception.
         """
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                _SET_SCOPE,
-                {
-                    "role": self.app_role,
-                    "org_id": str(org_id) if org_id else "",
-                    "timeout": self.statement_timeout,
-                },
-            )
-            yield session
+        async with self.sessionmaker() as session:
+            async with session.begin():
+                await session.execute(
+                    _SET_SCOPE,
+                    {
+                        "role": self.app_role,
+                        "org_id": str(org_id) if org_id else "",
+                        "timeout": self.statement_timeout,
+                    },
+                )
+                yield session
+            await self._committed(session)
 
     @asynccontextmanager
     async def admin_transaction(self) -> AsyncIterator[AsyncSession]:
         """A transaction as the connecting (owner) role: org lookup, CLI org creation, seeding."""
-        async with self.sessionmaker() as session, session.begin():
-            yield session
+        async with self.sessionmaker() as session:
+            async with session.begin():
+                yield session
+            await self._committed(session)
+
+    async def _committed(self, session: AsyncSession) -> None:
+        # What a transaction left for after its commit (session.info: the events it wrote,
+        # to broadcast); a hook's failure is its own to report, never the caller's.
+        if session.info:
+            for hook in self.after_commit:
+                await hook(session.info)
 
     async def dispose(self) -> None:
         if self.reads is not None:

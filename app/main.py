@@ -15,14 +15,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from app.auth.service import Authenticator
 from app.auth.tokens import TokenVerifier
+from app.broadcast import hint_broadcast
 from app.config import Settings, get_settings
 from app.db import Database
+from app.events.live import LiveHub, Publisher
 from app.graphql.schema import build_schema
 from app.graphql.view import ASSETS_PATH, GraphQLView, graphiql_assets
 from app.logs import RequestLogMiddleware, configure_logging
@@ -39,6 +42,7 @@ class Services:
     db: Database
     auth: Authenticator
     redis: redis.Redis
+    live: LiveHub
     rate_limiter: RateLimiter | None = None
 
 
@@ -76,7 +80,13 @@ async def readyz(request: Request) -> Response:
         _check("database", _probe_database(services), timeout),
         _check("redis", _probe_redis(services), timeout),
     )
-    checks = {"database": database, "redis": redis_state}
+    # The broadcast listener reconnects by itself; while it is down, subscriptions still
+    # get every event (from the log, on the feeds' timer), only later.
+    checks = {
+        "database": database,
+        "redis": redis_state,
+        "broadcast": "ok" if services.live.connected else "unreachable",
+    }
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ready" if ok else "unavailable", "checks": checks},
@@ -86,6 +96,23 @@ async def readyz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _cors(settings: Settings) -> list[Middleware]:
+    """CORS_ORIGINS: which other origins' pages may call the API (none when unset)."""
+    origins = settings.cors_origin_list
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+            allow_credentials=settings.cors_allow_credentials,
+            max_age=600,
+        )
+    ]
 
 
 def create_app(
@@ -118,11 +145,21 @@ def create_app(
         socket_timeout=settings.readiness_timeout,
         socket_connect_timeout=settings.readiness_timeout,
     )
+    broadcast = hint_broadcast(settings.broadcast_url or r_url, timeout=settings.readiness_timeout)
+    live = LiveHub(
+        db,
+        broadcast,
+        queue_size=settings.live_queue_size,
+        poll_seconds=settings.live_poll_seconds,
+        coalesce_seconds=settings.live_coalesce_seconds,
+    )
+    db.after_commit.append(Publisher(broadcast, timeout=settings.readiness_timeout))
     services = Services(
         settings=settings,
         db=db,
         auth=Authenticator(verifier, db),
         redis=redis_client,
+        live=live,
         rate_limiter=RateLimiter(settings.rate_limit, redis_client)
         if settings.rate_limit
         else None,
@@ -133,6 +170,7 @@ def create_app(
         db=db,
         auth=services.auth,
         rate_limiter=services.rate_limiter,
+        live=live,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", view, methods=["GET", "POST"]),
@@ -146,9 +184,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await live.start()
         try:
             yield
         finally:
+            await live.stop()
             await services.redis.aclose()
             await db.dispose()
 
@@ -157,6 +197,7 @@ def create_app(
         lifespan=lifespan,
         # Outermost first: every answer, the 413 included, is logged, timed and gets headers.
         middleware=[
+            *_cors(settings),
             Middleware(RequestLogMiddleware),
             Middleware(MetricsMiddleware),
             Middleware(SecurityHeadersMiddleware),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HTTP_REQUESTS = Histogram(
@@ -52,3 +52,35 @@ class MetricsMiddleware:
             HTTP_REQUESTS.labels(
                 scope.get("method", ""), path if path in _KNOWN_ROUTES else "other", str(status)
             ).observe(time.perf_counter() - start)
+
+
+# The live subscriptions (app.events.live).
+SUBSCRIPTIONS = Gauge(
+    "schoolgraph_subscriptions_active", "Open GraphQL subscriptions by field", ["name"]
+)
+EVENTS_WRITTEN = Counter(
+    "schoolgraph_events_written_total", "Events committed to the event log", ["topic"]
+)
+EVENTS_PUBLISHED = Counter(
+    "schoolgraph_events_published_total", "Broadcast hints published after a commit"
+)
+PUBLISH_FAILURES = Counter(
+    "schoolgraph_event_publish_failures_total",
+    "Broadcast hints that failed to publish (the mutation succeeded; subscribers catch up "
+    "from the event log)",
+)
+EVENTS_DELIVERED = Counter(
+    "schoolgraph_events_delivered_total", "Items delivered to subscribers", ["name"]
+)
+REPLAYED = Histogram(
+    "schoolgraph_subscription_replay_events",
+    "Events replayed to a subscription that resumed with since",
+    buckets=(0, 1, 10, 100, 1_000, 10_000, 100_000),
+)
+OVERFLOWS = Counter(
+    "schoolgraph_subscription_overflows_total",
+    "Subscriptions ended because their client fell too far behind",
+)
+FEED_READS = Counter(
+    "schoolgraph_live_feed_reads_total", "Event-log reads by the live feeds (shared per scope)"
+)

@@ -182,6 +182,7 @@ Cursor = text("Cursor", MAX_CURSOR_LENGTH)  # long names make long cursors
 TimeZone = text("TimeZone", 64)
 MonthDay = text("MonthDay", 5)
 GlobalId = text("GlobalId", 200)
+Topic = text("Topic", 64)  # an event topic, e.g. incident.logged
 
 # Numbers (ranges follow the rules, within the columns).
 Points = number("Points", -100, 100)

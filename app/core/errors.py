@@ -25,6 +25,8 @@ class ErrorCode(enum.StrEnum):
     CONFLICT = "CONFLICT"
     INVALID_CURSOR = "INVALID_CURSOR"
     RESUME_EXPIRED = "RESUME_EXPIRED"  # a `since` the event log no longer holds: refetch
+    # A subscriber fell too far behind and was ended: subscribe again with `since`.
+    SUBSCRIPTION_OVERFLOW = "SUBSCRIPTION_OVERFLOW"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 

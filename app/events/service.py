@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, text, tuple_
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ErrorCode, ServiceError
@@ -42,13 +42,42 @@ class Topic(enum.StrEnum):
 
 # One event per student, its scope keys (class, year group) read from the student's row in
 # the same statement: no extra round trip, and the scope is the row's as of this change.
+_RETURNING = " RETURNING txid, id, year_group, class_code, student_id"
 _PER_STUDENT = text(
     "INSERT INTO events (org_id, topic, student_id, year_group, class_code, import_job_id,"
     " payload) SELECT s.org_id, :topic, s.id, s.year_group, s.class_code,"
     " CAST(:import_job_id AS uuid), CAST(p.payload AS jsonb)"
     " FROM unnest(CAST(:ids AS uuid[]), CAST(:payloads AS text[])) AS p(id, payload)"
-    " JOIN students AS s ON s.id = p.id AND s.org_id = :org_id"
+    " JOIN students AS s ON s.id = p.id AND s.org_id = :org_id" + _RETURNING
 )
+_SCHOOL_WIDE = text(
+    "INSERT INTO events (org_id, topic, import_job_id, payload)"
+    " VALUES (:org_id, :topic, CAST(:import_job_id AS uuid), CAST(:payload AS jsonb))" + _RETURNING
+)
+
+# Where a transaction's written events wait for its commit (session.info): the hints the
+# live subscriptions get are published after it (app.events.live.Publisher).
+WRITTEN = "schoolgraph.events_written"
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """Where an event sits in the log's order: (writing transaction, id)."""
+
+    txid: int
+    id: int
+
+
+@dataclass(frozen=True)
+class Written:
+    """An event this transaction wrote: what the broadcast after commit needs of it."""
+
+    org_id: uuid.UUID
+    topic: str
+    position: Position
+    year_group: int | None
+    class_code: str | None
+    student_id: uuid.UUID | None
 
 
 def _json(payload: Mapping[str, Any]) -> str:
@@ -67,30 +96,26 @@ async def record(
     """Write the change's events in the caller's transaction: one per student in `students`
     (student id -> its payload; scope keys from the student's row), or, with no students,
     one for the whole school with `payload`. Payloads carry ids and facts, never note text
-    or names: what a subscriber may see is decided when it is delivered."""
+    or names: what a subscriber may see is decided when it is delivered. The events are
+    broadcast once the transaction commits (see WRITTEN)."""
+    if students is not None and not students:
+        return
+    values: dict[str, Any] = {
+        "org_id": org_id,
+        "topic": topic.value,
+        "import_job_id": import_job_id,
+    }
     if students is None:
-        session.add(
-            Event(
-                org_id=org_id,
-                topic=topic.value,
-                payload=dict(payload or {}),
-                import_job_id=import_job_id,
-            )
+        rows = await session.execute(_SCHOOL_WIDE, {**values, "payload": _json(payload or {})})
+    else:
+        ids = sorted(students)
+        rows = await session.execute(
+            _PER_STUDENT, {**values, "ids": ids, "payloads": [_json(students[s]) for s in ids]}
         )
-        await session.flush()
-        return
-    if not students:
-        return
-    ids = sorted(students)
-    await session.execute(
-        _PER_STUDENT,
-        {
-            "org_id": org_id,
-            "topic": topic.value,
-            "import_job_id": import_job_id,
-            "ids": ids,
-            "payloads": [_json(students[sid]) for sid in ids],
-        },
+    written: list[Written] = session.info.setdefault(WRITTEN, [])
+    written.extend(
+        Written(org_id, topic.value, Position(txid, event_id), year, code, sid)
+        for txid, event_id, year, code, sid in rows
     )
 
 
@@ -103,15 +128,143 @@ class EventScope:
     class_code: str | None = None
     student_id: uuid.UUID | None = None
 
+    def holds(self, year_group: int | None, class_code: str | None, student_id: Any) -> bool:
+        """Whether an event with these scope keys belongs to this scope (as `read_after`
+        decides it in SQL)."""
+        if year_group is None and class_code is None and student_id is None:
+            return True
+        return (
+            (self.year_group is None or self.year_group == year_group)
+            and (self.class_code is None or self.class_code == class_code)
+            and (self.student_id is None or self.student_id == student_id)
+        )
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """An event as readers get it: plain values, no ORM instance."""
+
+    id: int
+    txid: int
+    topic: str
+    year_group: int | None
+    class_code: str | None
+    student_id: uuid.UUID | None
+    import_job_id: uuid.UUID | None
+    payload: dict[str, Any]
+    created_at: datetime
+
+    @property
+    def position(self) -> Position:
+        return Position(self.txid, self.id)
+
+    @property
+    def cursor(self) -> str:
+        """The event's id as clients see it, and pass back as `since`."""
+        return encode_since(self.txid, self.id)
+
 
 @dataclass(frozen=True)
 class ReplayPage:
-    events: list[Event]
+    events: list[EventRow]
     cursor: str | None  # `since` of the last event handed out (None: none)
 
 
-# Transactions older than every one still running have all ended (Postgres' snapshot xmin).
-_HORIZON = text("(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
+@dataclass(frozen=True)
+class Batch:
+    events: list[EventRow]
+    horizon: int  # every transaction with a smaller id had ended when this was read
+
+
+# One statement: the horizon (transactions older than every one still running have all
+# ended: the snapshot's xmin), whether the log still holds the reader's position, and the
+# events after it within the horizon, the scope and the topics. Keyed by the
+# (org_id, txid, id) index; the scope and topic filters are NULL when not asked for.
+_READ_AFTER = """
+SELECT h.horizon, h.held, e.id, e.txid, e.topic, e.year_group, e.class_code, e.student_id,
+       e.import_job_id, e.payload::text, e.created_at
+FROM (SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint AS horizon,
+             (NOT $4::boolean OR EXISTS (SELECT 1 FROM events AS x
+                WHERE x.org_id = $1 AND x.txid = $2 AND x.id = $3)) AS held) AS h
+LEFT JOIN LATERAL (
+    SELECT * FROM events AS e
+    WHERE h.held AND e.org_id = $1 AND e.txid < h.horizon
+      AND (e.txid, e.id) > ($2::bigint, $3::bigint)
+      AND ($6::text[] IS NULL OR e.topic = ANY($6::text[]))
+      AND ((e.student_id IS NULL AND e.class_code IS NULL AND e.year_group IS NULL)
+           OR (($7::smallint IS NULL OR e.year_group = $7::smallint)
+               AND ($8::text IS NULL OR e.class_code = $8::text)
+               AND ($9::uuid IS NULL OR e.student_id = $9::uuid)))
+    ORDER BY e.txid, e.id
+    LIMIT $5
+) AS e ON true
+ORDER BY e.txid, e.id"""
+
+_START = Position(-1, -1)  # before every event
+
+
+class PositionGone(Exception):
+    """The log no longer holds the position a reader gave (purged, or never written)."""
+
+
+async def read_after(
+    db: Database,
+    *,
+    org_id: uuid.UUID,
+    after: Position | None,
+    limit: int,
+    scope: EventScope = EventScope(),
+    topics: Sequence[str] | None = None,
+    held: bool = False,
+) -> Batch:
+    """Up to `limit` events after `after` (from the start without it), in log order, that no
+    running transaction can still precede. With `held`, `after` must be an event the log
+    still holds (else PositionGone). One read-only statement on the read pool."""
+    position = after or _START
+    (rows,) = await db.read(
+        org_id,
+        [
+            (
+                _READ_AFTER,
+                (
+                    org_id,
+                    position.txid,
+                    position.id,
+                    held and after is not None,
+                    limit,
+                    list(topics) if topics is not None else None,
+                    scope.year_group,
+                    scope.class_code,
+                    scope.student_id,
+                ),
+            )
+        ],
+    )
+    first = rows[0]
+    if not first["held"]:
+        raise PositionGone
+    found = [
+        EventRow(
+            id=r["id"],
+            txid=r["txid"],
+            topic=r["topic"],
+            year_group=r["year_group"],
+            class_code=r["class_code"],
+            student_id=r["student_id"],
+            import_job_id=r["import_job_id"],
+            payload=json.loads(r["payload"]),
+            created_at=r["created_at"],
+        )
+        for r in rows
+        if r["id"] is not None
+    ]
+    return Batch(found, int(first["horizon"]))
+
+
+def head(batch: Batch) -> Position:
+    """The position just before the first event a transaction still running (or yet to
+    start) can write: a reader starting "from now" starts after it."""
+    return Position(batch.horizon - 1, 2**63 - 1)
 
 
 def encode_since(txid: int, event_id: int) -> str:
@@ -125,18 +278,19 @@ def _expired(message: str) -> ServiceError:
 _NOT_OURS = "since is not an event of this log: refetch, then follow from now"
 
 
-def _decode_since(since: str) -> tuple[int, int]:
+def decode_since(since: str) -> Position:
+    """A client's `since` as a log position (RESUME_EXPIRED when it is not one of ours)."""
     try:
         txid, event_id = decode_cursor(since, 2, "since")
     except ServiceError:
         raise _expired(_NOT_OURS) from None
     if not (isinstance(txid, int) and isinstance(event_id, int)):
         raise _expired(_NOT_OURS)
-    return txid, event_id
+    return Position(txid, event_id)
 
 
 async def replay(
-    session: AsyncSession,
+    db: Database,
     *,
     org_id: uuid.UUID,
     since: str | None,
@@ -147,34 +301,18 @@ async def replay(
     """Up to `limit` events after `since` (from the start of the log without it), in order,
     within `scope` and `topics`. A `since` whose event the log no longer holds (purged after
     EVENT_RETENTION_DAYS, or never written) is RESUME_EXPIRED: what came between is gone."""
-    stmt = select(Event).where(Event.org_id == org_id, Event.txid < _HORIZON)
-    if since is not None:
-        txid, event_id = _decode_since(since)
-        held = await session.scalar(
-            select(Event.id).where(Event.org_id == org_id, Event.txid == txid, Event.id == event_id)
+    after = decode_since(since) if since is not None else None
+    try:
+        batch = await read_after(
+            db, org_id=org_id, after=after, limit=limit, scope=scope, topics=topics, held=True
         )
-        if held is None:
-            raise _expired(
-                "the event log no longer holds this since (older than the retention): "
-                "refetch, then follow from now"
-            )
-        stmt = stmt.where(tuple_(Event.txid, Event.id) > tuple_(txid, event_id))
-    school_wide = and_(
-        Event.student_id.is_(None), Event.class_code.is_(None), Event.year_group.is_(None)
-    )
-    keys = [
-        (Event.year_group, scope.year_group),
-        (Event.class_code, scope.class_code),
-        (Event.student_id, scope.student_id),
-    ]
-    given = [column == value for column, value in keys if value is not None]
-    if given:
-        stmt = stmt.where(or_(and_(*given), school_wide))
-    if topics is not None:
-        stmt = stmt.where(Event.topic.in_(list(topics)))
-    rows = list((await session.execute(stmt.order_by(Event.txid, Event.id).limit(limit))).scalars())
-    cursor = encode_since(rows[-1].txid, rows[-1].id) if rows else None
-    return ReplayPage(rows, cursor)
+    except PositionGone:
+        raise _expired(
+            "the event log no longer holds this since (older than the retention): "
+            "refetch, then follow from now"
+        ) from None
+    rows = batch.events
+    return ReplayPage(rows, rows[-1].cursor if rows else None)
 
 
 async def purge(db: Database, *, retention: timedelta, now: datetime) -> int:

@@ -19,6 +19,7 @@ from strawberry.types import Info as _Info
 from app.auth.principal import Principal
 from app.config import Settings
 from app.db import Database
+from app.events.live import LiveHub
 from app.graphql.dataloaders import Loaders
 from app.ratelimit import RateLimiter
 
@@ -54,6 +55,8 @@ class Context:
     # The per-subject limit, checked for each operation on a socket (HTTP checks it once
     # per request, in the view).
     rate_limiter: RateLimiter | None = None
+    # The process's live subscriptions (app.events.live); None where there are none (CLI).
+    live: LiveHub | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
 
     @property
@@ -73,15 +76,15 @@ class Context:
             self._loaders = Loaders(self.db, self.actor.org_id)
         return self._loaders
 
-    def fresh_loaders(self) -> None:
-        """Forget every loader (and its cache) of the current operation. For subscriptions
-        (the live issue): call it before each event, so that an event never reads what an
-        earlier one cached."""
+    def use_loaders(self, loaders: Loaders) -> None:
+        """Resolve the current operation with `loaders` from here on: a subscription event's
+        own, shared by every subscriber it is delivered to, so that what they all read of it
+        is read once (and nothing an earlier event cached is served)."""
         scope = _operation.get()
         if scope is not None:
-            scope.loaders = None
+            scope.loaders = loaders
         else:
-            self._loaders = None
+            self._loaders = loaders
 
 
 Info = _Info[Context, None]

@@ -33,6 +33,8 @@ from app.graphql.compiled.extension import CompiledReads
 from app.graphql.context import Info
 from app.graphql.contracts import limited_argument
 from app.graphql.door import DoorChecks, FragmentExpansionLimit, RequestLogging
+from app.graphql.events.execution import SharedEventExecution
+from app.graphql.events.schema import Subscription
 from app.graphql.incidents.dataloaders import IncidentByIdLoader
 from app.graphql.incidents.schema import IncidentMutations, IncidentQueries
 from app.graphql.incidents.types import Incident
@@ -156,11 +158,14 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if not settings.introspection:
         limit_rules.append(NoSchemaIntrospectionCustomRule)
-    contracts.install([Query, Mutation, *NODE_TYPES], mutation=Mutation)
+    contracts.install([Query, Mutation, Subscription, *NODE_TYPES], mutation=Mutation)
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=NODE_TYPES,
+        # Subscribers of one event asking the same thing share one execution of it.
+        execution_context_class=SharedEventExecution,
         extensions=[
             lambda: AddValidationRules(limit_rules),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),

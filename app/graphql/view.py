@@ -37,6 +37,7 @@ from app.auth.service import Authenticator
 from app.auth.tokens import AuthUnavailable, InvalidToken
 from app.config import Settings
 from app.db import Database
+from app.events.live import LiveHub
 from app.graphql.compiled.cache import plan_cache
 from app.graphql.compiled.extension import encode_response
 from app.graphql.compiled.http import FastReads, is_json_post
@@ -222,9 +223,11 @@ class GraphQLView(GraphQL[Context, None]):
         db: Database,
         auth: Authenticator,
         rate_limiter: RateLimiter | None = None,
+        live: LiveHub | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
         self.settings = settings
+        self.live = live
         self.db = db
         self.auth = auth
         self.rate_limiter = rate_limiter
@@ -288,6 +291,7 @@ class GraphQLView(GraphQL[Context, None]):
             request=request,
             response=response,
             rate_limiter=self.rate_limiter,
+            live=self.live,
         )
         if isinstance(request, WebSocket):
             return context

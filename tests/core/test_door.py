@@ -184,7 +184,11 @@ async def test_readyz_answers_503_in_time_when_redis_hangs(
         response = await http.get("/readyz")
     assert response.status_code == 503
     # "timeout", not "unreachable": the probe's own bound answered.
-    assert response.json()["checks"] == {"database": "ok", "redis": "timeout"}
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "redis": "timeout",
+        "broadcast": "unreachable",
+    }
 
 
 async def test_readyz_answers_503_in_time_when_postgres_hangs(
@@ -198,7 +202,7 @@ async def test_readyz_answers_503_in_time_when_postgres_hangs(
     ):
         response = await http.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "timeout", "redis": "ok"}
+    assert response.json()["checks"] == {"database": "timeout", "redis": "ok", "broadcast": "ok"}
 
 
 async def test_statement_timeout_cancels_a_runaway_statement(servers: Servers) -> None:

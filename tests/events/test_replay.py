@@ -46,8 +46,7 @@ async def _insert(conn: asyncpg.Connection, org: Org, label: str) -> None:
 
 
 async def _replay(db: Any, org: Org, since: str | None, **kw: Any) -> tuple[list[str], str | None]:
-    async with db.transaction(org.id) as session:
-        page = await events.replay(session, org_id=org.id, since=since, limit=100, **kw)
+    page = await events.replay(db, org_id=org.id, since=since, limit=100, **kw)
     labels = [e.payload.get("label", e.topic) for e in page.events]
     return labels, page.cursor or since
 
@@ -144,14 +143,9 @@ async def test_replay_pages_through_in_order(db: Any, org: Org) -> None:
             )
     cursor, seen = None, []
     while True:
-        async with db.transaction(org.id) as session:
-            page = await events.replay(
-                session,
-                org_id=org.id,
-                since=cursor,
-                limit=2,
-                scope=EventScope(student_id=student.id),
-            )
+        page = await events.replay(
+            db, org_id=org.id, since=cursor, limit=2, scope=EventScope(student_id=student.id)
+        )
         if not page.events:
             break
         seen += [e.payload["label"] for e in page.events if "label" in e.payload]

@@ -111,7 +111,7 @@ async def test_health_and_readiness(gql: GraphQLClient) -> None:
     assert (await gql.http.get("/healthz")).json() == {"status": "ok"}
     ready = await gql.http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+    assert ready.json()["checks"] == {"database": "ok", "redis": "ok", "broadcast": "ok"}
 
 
 async def test_too_deep_query_is_rejected(gql: GraphQLClient, org: Org) -> None:
