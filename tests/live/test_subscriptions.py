@@ -3,6 +3,7 @@ who gets an event and who does not."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -93,3 +94,27 @@ async def test_the_event_stream_leaves_out_what_a_role_may_not_see(
     finally:
         await aide.close()
         await teacher.close()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_bad_token_in_connection_init_closes_with_the_protocols_code(
+    ws_url: str, protocol: str
+) -> None:
+    import json
+
+    import websockets
+
+    async with websockets.connect(ws_url, subprotocols=[protocol]) as ws:  # type: ignore[list-item]
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}})
+        )
+        messages = []
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                messages.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+    assert closed.value.rcvd is not None
+    if protocol == "graphql-transport-ws":
+        assert closed.value.rcvd.code == 4403  # Forbidden
+    else:  # the legacy protocol says why in connection_error, then closes (1011)
+        assert [m["type"] for m in messages] == ["connection_error"]
+        assert closed.value.rcvd.code == 1011
