@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 
 from app.core import contracts as C
+from app.core.errors import ErrorCode, ServiceError
 from app.graphql.context import Info
 from app.graphql.contracts import limited
 from app.graphql.errors import UserError
@@ -77,8 +78,15 @@ class OrgPolicy:
     house_points: HousePointsPolicy
     attendance: AttendancePolicy
     timezone: str = strawberry.field(
-        description="IANA time zone name; the org's today and local midnight follow it."
+        description="IANA time zone name; the org's today and local midnight follow it.",
+        deprecation_reason="Use timeZone (the same value).",
     )
+
+    @strawberry.field(
+        description="IANA time zone name; the org's today, this week and local midnight follow it."
+    )
+    def time_zone(self) -> str:
+        return self.timezone
 
     @classmethod
     def from_policy(cls, p: domain.OrgPolicy) -> OrgPolicy:
@@ -174,9 +182,21 @@ class UpdateOrgPolicyInput:
     risk: RiskThresholdsInput | None = None
     house_points: HousePointsInput | None = None
     attendance: AttendancePolicyInput | None = None
-    timezone: str | None = limited(
+    time_zone: str | None = limited(
         C.TimeZone, default=None, description="IANA time zone name, e.g. Europe/London."
     )
+    timezone: str | None = limited(
+        C.TimeZone, default=None, description="The same as timeZone (the older name)."
+    )
+
+    def zone(self) -> str | None:
+        """The time zone asked for, by either name (both: they must agree)."""
+        both = self.time_zone is not None and self.timezone is not None
+        if both and self.time_zone != self.timezone:
+            raise ServiceError.single(
+                "timeZone", "timeZone and timezone differ: give one", ErrorCode.CONFLICT
+            )
+        return self.time_zone if self.time_zone is not None else self.timezone
 
 
 @strawberry.type
@@ -219,7 +239,7 @@ class OrgMutations:
                 risk_thresholds=_changes(input.risk),
                 house_points=_changes(input.house_points),
                 attendance=_changes(input.attendance),
-                timezone=input.timezone,
+                timezone=input.zone(),
             ),
         )
         if isinstance(result, Refused):
