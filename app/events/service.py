@@ -128,17 +128,6 @@ class EventScope:
     class_code: str | None = None
     student_id: uuid.UUID | None = None
 
-    def holds(self, year_group: int | None, class_code: str | None, student_id: Any) -> bool:
-        """Whether an event with these scope keys belongs to this scope (as `read_after`
-        decides it in SQL)."""
-        if year_group is None and class_code is None and student_id is None:
-            return True
-        return (
-            (self.year_group is None or self.year_group == year_group)
-            and (self.class_code is None or self.class_code == class_code)
-            and (self.student_id is None or self.student_id == student_id)
-        )
-
 
 @dataclass(frozen=True)
 class EventRow:
