@@ -310,6 +310,12 @@ class HintBroadcast(Broadcast):
     def connected(self) -> bool:
         return bool(getattr(self.backend, "connected", False))
 
+    async def wait_connected(self, seconds: float) -> bool:
+        """Whether the listener is up, waiting at most `seconds` for it (a server that is
+        down is retried in the background meanwhile)."""
+        wait = getattr(self.backend, "wait_connected", None)
+        return bool(await wait(seconds)) if wait is not None else self.connected
+
     async def _listener(self) -> None:
         while True:
             event = await self._backend.next_published()

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
-from sqlalchemy import DateTime, MetaData, func, text
+from sqlalchemy import DateTime, MetaData, event, func, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import NullPool
 
 from app.config import Settings, normalize_database_url
+from app.metrics import DB_STATEMENTS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -190,6 +191,9 @@ class Database:
         # Called with a committed transaction's session.info when it holds anything (the
         # live publisher takes the events the transaction wrote, app.events.live).
         self.after_commit: list[Callable[[dict[Any, Any]], Awaitable[None]]] = []
+        orm_statements = DB_STATEMENTS.labels("orm")
+        event.listen(engine.sync_engine, "before_cursor_execute", lambda *_: orm_statements.inc())
+        self._read_statements = DB_STATEMENTS.labels("read")
 
     @classmethod
     def connect(cls, settings: Settings, database_url: str) -> Database:
@@ -241,6 +245,7 @@ class Database:
             return results
 
     def _heard(self, sql: str) -> None:
+        self._read_statements.inc()
         for listener in self.read_listeners:
             listener(sql)
 

@@ -22,10 +22,9 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from app.auth.service import Authenticator
 from app.auth.tokens import TokenVerifier
-from app.broadcast import hint_broadcast
 from app.config import Settings, get_settings
 from app.db import Database
-from app.events.live import LiveHub, Publisher
+from app.events.live import LiveHub, publish_commits
 from app.graphql.schema import build_schema
 from app.graphql.view import ASSETS_PATH, GraphQLView, graphiql_assets
 from app.logs import RequestLogMiddleware, configure_logging
@@ -145,7 +144,9 @@ def create_app(
         socket_timeout=settings.readiness_timeout,
         socket_connect_timeout=settings.readiness_timeout,
     )
-    broadcast = hint_broadcast(settings.broadcast_url or r_url, timeout=settings.readiness_timeout)
+    broadcast = publish_commits(
+        db, settings.broadcast_url or r_url, timeout=settings.readiness_timeout
+    )
     live = LiveHub(
         db,
         broadcast,
@@ -153,7 +154,6 @@ def create_app(
         poll_seconds=settings.live_poll_seconds,
         coalesce_seconds=settings.live_coalesce_seconds,
     )
-    db.after_commit.append(Publisher(broadcast, timeout=settings.readiness_timeout))
     services = Services(
         settings=settings,
         db=db,

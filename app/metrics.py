@@ -84,3 +84,10 @@ OVERFLOWS = Counter(
 FEED_READS = Counter(
     "schoolgraph_live_feed_reads_total", "Event-log reads by the live feeds (shared per scope)"
 )
+
+# The database (app.db): every statement sent, by the pool that sent it ("orm": the
+# SQLAlchemy engine; "read": the compiled read path's asyncpg pool), transaction setup
+# included. Its rate over a request or event rate says how many statements each costs.
+DB_STATEMENTS = Counter(
+    "schoolgraph_db_statements_total", "SQL statements sent to Postgres", ["pool"]
+)

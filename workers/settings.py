@@ -6,6 +6,11 @@ when a worker starts; arq's `unique` keeps two workers from running a scheduled 
 same moment (a start-up sweep is each worker's own), and the sweep is safe to run twice: it
 recomputes only what is due, skipping rows locked by a concurrent change. Events older than
 EVENT_RETENTION_DAYS are purged hourly.
+
+What the worker's jobs commit reaches live subscribers as the API's mutations do: its
+Database publishes each commit's event hints on BROADCAST_URL (default REDIS_URL). While
+that server is away, subscribers still get those events from the log, on their feeds'
+timer.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from arq.connections import RedisSettings
 from app.config import get_settings
 from app.db import Database
 from app.events.jobs import purge_events
+from app.events.live import publish_commits
 from app.logs import configure_logging
 from app.risk.jobs import recompute_risk, risk_sweep
 
@@ -37,10 +43,17 @@ async def startup(ctx: dict[str, Any]) -> None:
     if not settings.database_url:
         raise RuntimeError("the worker needs DATABASE_URL (or use `schoolgraph worker`)")
     configure_logging(settings.log_format or "json", settings.log_level)
-    ctx["db"] = Database.connect(settings, settings.database_url)
+    ctx["db"] = db = Database.connect(settings, settings.database_url)
+    url = settings.effective_broadcast_url
+    if url:
+        ctx["broadcast"] = broadcast = publish_commits(db, url, timeout=settings.readiness_timeout)
+        await broadcast.connect()
+        await broadcast.wait_connected(2.0)  # publishes fail fast until it is up
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if "broadcast" in ctx:
+        await ctx["broadcast"].disconnect()
     if "db" in ctx:
         await ctx["db"].dispose()
 

@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from app.broadcast import RECONNECTED, HintBroadcast
+from app.broadcast import RECONNECTED, HintBroadcast, hint_broadcast
 from app.core.errors import ErrorCode, ServiceError
 from app.db import Database
 from app.events.service import (
@@ -123,6 +123,14 @@ class Publisher:
             except Exception as exc:
                 PUBLISH_FAILURES.inc()
                 log.warning("event hint not published (%s): %s", channel, type(exc).__name__)
+
+
+def publish_commits(db: Database, url: str, *, timeout: float) -> HintBroadcast:
+    """The broadcast of BROADCAST_URL, with `db`'s commits publishing their events' hints on
+    it: the API's and the worker's alike (connect it before use, disconnect at the end)."""
+    broadcast = hint_broadcast(url, timeout=timeout)
+    db.after_commit.append(Publisher(broadcast, timeout=timeout))
+    return broadcast
 
 
 # -- deliveries and followers -------------------------------------------------------------
@@ -297,9 +305,7 @@ class LiveHub:
 
     async def start(self) -> None:
         await self.broadcast.connect()
-        wait = getattr(self.broadcast.backend, "wait_connected", None)
-        if wait is not None:
-            await wait(2.0)  # a server that is down is retried in the background
+        await self.broadcast.wait_connected(2.0)
 
     async def stop(self) -> None:
         for board in list(self.boards.values()):
