@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -108,6 +108,15 @@ class _Listening(BroadcastBackend):
         else:
             self._up.clear()
 
+    async def _subscribe_all(self, subscribe: Callable[[list[str]], Awaitable[Any]]) -> None:
+        """`subscribe` every channel of `self.channels` on a new connection, those added
+        while it awaits included: until `_ready()`, `subscribe()` only records a channel, and
+        nothing may await between the last look here and `_ready()`."""
+        done: set[str] = set()
+        while missing := [c for c in self.channels if c not in done]:
+            await subscribe(missing)
+            done.update(missing)
+
     def _ready(self) -> None:
         self._set(True)
         if self._was_up:  # what was published while we were away is in the log: read it
@@ -154,7 +163,8 @@ class RedisHints(_Listening):
         self._pubsub = pubsub = self._client.pubsub()
         # A channel of our own, so the connection is subscribed (and listening) even when no
         # one is following anything.
-        await pubsub.subscribe("schoolgraph:broadcast:alive", *self.channels)
+        await pubsub.subscribe("schoolgraph:broadcast:alive")
+        await self._subscribe_all(lambda channels: pubsub.subscribe(*channels))
         self._ready()
         silent_since = asyncio.get_running_loop().time()
         pinged = False
@@ -234,8 +244,12 @@ class PostgresHints(_Listening):
         self._lost = asyncio.Event()
         conn = self._conn = await asyncpg.connect(self.dsn, timeout=self.timeout)
         conn.add_termination_listener(lambda _c: self._lost.set())
-        for channel in list(self.channels):
-            await self._listen_to(channel)
+
+        async def listen(channels: list[str]) -> None:
+            for channel in channels:
+                await self._listen_to(channel)
+
+        await self._subscribe_all(listen)
         self._ready()
         while True:
             with contextlib.suppress(TimeoutError):
