@@ -98,6 +98,7 @@ def _serve(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
         access_log=False,
         ws_ping_interval=20,
         ws_max_size=settings.max_ws_message_bytes,
+        ws_per_message_deflate=settings.ws_compression,
     )
 
 

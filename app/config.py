@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     # refused before anything parses it.
     max_json_depth: int = Field(default=64, ge=2)
     max_ws_message_bytes: int = Field(default=1_048_576, ge=1024)
+    # permessage-deflate on WebSockets. Off: each connection would keep zlib state (about
+    # 100 KB) and compress every event once per subscriber, for messages of a few hundred
+    # bytes that gain little.
+    ws_compression: bool = False
     # Per transaction; a runaway statement is cancelled instead of holding a connection.
     db_statement_timeout_ms: int = Field(default=5_000, ge=0)
     # A new connection to a Postgres that does not answer gives up after this (seconds).
