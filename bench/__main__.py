@@ -11,6 +11,8 @@ thresholds; the figures are ratios against floors measured in the same run.
 - `serve --workers 1` and `--workers 2` for reads and writes.
 - `--peers` (`make bench-peers`): PostGraphile 5 on the same database and class view.
 - The SQL statements each request runs (in-process, counted).
+- Live fan-out (bench.fanout): 1,000 + 200 WebSocket subscribers while logIncident streams
+  in, beside a raw broadcaster round trip; `python -m bench.fanout` runs it alone.
 Every server (API, floors, peer) is its own process on a loopback port, and the load comes
 from another (bench.load: wrk when installed). Each run's answer is checked first.
 """
@@ -29,8 +31,8 @@ import httpx
 from sqlalchemy import event, select
 
 from app.graphql.relay import to_global_id
-from bench import load
-from bench.demo import SECRET, Demo, demo_school, wait_healthy
+from bench import fanout, load
+from bench.demo import SECRET, Demo, Server, api_server, demo_school
 
 CLASS = "8B"
 CLASS_VIEW = """query ClassView($cls: String!) { students(first: 30, filter: {classCode: $cls}) {
@@ -53,39 +55,6 @@ WRITE_CONNECTIONS = (1, 50)
 
 def _body(query: str, variables: dict[str, Any]) -> str:
     return json.dumps({"query": query, "variables": variables})
-
-
-class Server:
-    def __init__(self, args: list[str], env: dict[str, str], port: int) -> None:
-        self.args, self.env, self.port = args, env, port
-        self.url = f"http://127.0.0.1:{port}"
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def __aenter__(self) -> Server:
-        self.process = await asyncio.create_subprocess_exec(
-            *self.args,
-            env=self.env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        await wait_healthy(self.url)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        try:
-            await asyncio.wait_for(self.process.wait(), 15)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
-
-
-def api_server(demo: Demo, port: int, *, compiled: bool, workers: int) -> Server:
-    env = demo.env(LOG_LEVEL="WARNING", COMPILED_READS="true" if compiled else "false")
-    args = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
-    return Server([*args, "--workers", str(workers)], env, port)
 
 
 def floors_server(demo: Demo, port: int) -> Server:
@@ -267,6 +236,9 @@ async def main(peers: bool) -> None:
                     f"{api.url}/graphql", logs, auth, WRITE_CONNECTIONS
                 )
 
+        # Live fan-out last (bench.fanout): its own servers, the same database.
+        live = await fanout.run(demo, port + 2)
+
         one = compiled["workers_1"]
         summary: dict[str, Any] = {}
         for n in READ_CONNECTIONS:
@@ -329,6 +301,7 @@ async def main(peers: bool) -> None:
                 "raw_over_api_throughput": ratio(raw_w, api_w),
                 "api_over_raw_p50": ratio(api_w, raw_w, "p50_ms"),
             }
+        summary["live_fanout"] = live["summary"]
         results.update(
             summary=summary,
             statements=counts,
@@ -336,6 +309,7 @@ async def main(peers: bool) -> None:
             resolver=resolver,
             floors=floors,
             writes=writes,
+            fanout=live,
             **({"postgraphile5": peer} if peer else {}),
         )
         print(json.dumps(results, indent=2))

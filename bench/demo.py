@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -79,3 +80,38 @@ async def wait_healthy(url: str) -> None:
                 pass
             await asyncio.sleep(0.05)
     raise RuntimeError("the API did not become healthy")
+
+
+class Server:
+    def __init__(self, args: list[str], env: dict[str, str], port: int) -> None:
+        self.args, self.env, self.port = args, env, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> Server:
+        self.process = await asyncio.create_subprocess_exec(
+            *self.args,
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        await wait_healthy(self.url)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            await asyncio.wait_for(self.process.wait(), 15)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
+def api_server(
+    demo: Demo, port: int, *, compiled: bool = True, workers: int = 1, **env_extra: str
+) -> Server:
+    env = demo.env(LOG_LEVEL="WARNING", COMPILED_READS="true" if compiled else "false", **env_extra)
+    args = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
+    return Server([*args, "--workers", str(workers)], env, port)
