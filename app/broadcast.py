@@ -108,7 +108,7 @@ class _Listening(BroadcastBackend):
         else:
             self._up.clear()
 
-    async def _subscribe_all(self, subscribe: Callable[[list[str]], Awaitable[Any]]) -> None:
+    async def _subscribe_all(self, subscribe: Callable[[list[str]], Awaitable[Any]]) -> set[str]:
         """`subscribe` every channel of `self.channels` on a new connection, those added
         while it awaits included: until `_ready()`, `subscribe()` only records a channel, and
         nothing may await between the last look here and `_ready()`."""
@@ -116,6 +116,7 @@ class _Listening(BroadcastBackend):
         while missing := [c for c in self.channels if c not in done]:
             await subscribe(missing)
             done.update(missing)
+        return done
 
     def _ready(self) -> None:
         self._set(True)
@@ -164,8 +165,10 @@ class RedisHints(_Listening):
         # A channel of our own, so the connection is subscribed (and listening) even when no
         # one is following anything.
         await pubsub.subscribe("schoolgraph:broadcast:alive")
-        await self._subscribe_all(lambda channels: pubsub.subscribe(*channels))
+        done = await self._subscribe_all(lambda channels: pubsub.subscribe(*channels))
         self._ready()
+        if dropped := done - self.channels:  # unsubscribed while we were subscribing
+            await pubsub.unsubscribe(*dropped)
         silent_since = asyncio.get_running_loop().time()
         pinged = False
         while True:
@@ -249,8 +252,10 @@ class PostgresHints(_Listening):
             for channel in channels:
                 await self._listen_to(channel)
 
-        await self._subscribe_all(listen)
+        done = await self._subscribe_all(listen)
         self._ready()
+        for channel in done - self.channels:  # unsubscribed while we were listening
+            await conn.remove_listener(_pg_channel(channel), self._on_notify)
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.keepalive):

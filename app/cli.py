@@ -86,7 +86,7 @@ def _serve(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
     get_settings.cache_clear()
     settings = get_settings()
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:serve_app",
         factory=True,
         host=host,
         port=port,

@@ -124,8 +124,10 @@ def create_app(
     database_url: str | None = None,
     redis_url: str | None = None,
     jwt_secret: str | None = None,
+    tune_gc: bool = False,
 ) -> Starlette:
-    """The ASGI app. URLs and secret default to the settings (the environment)."""
+    """The ASGI app. URLs and secret default to the settings (the environment); `tune_gc`
+    is for a process that serves only this app (see `serve_app`)."""
     settings = settings or get_settings()
     db_url = database_url or settings.database_url
     r_url = redis_url or settings.redis_url
@@ -189,18 +191,24 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await live.start()
-        # What start-up built (modules, the schema, the engine) lives as long as the process:
-        # out of the collector's full scans, which otherwise walked it all, pausing every
-        # subscriber 100-200 ms with a thousand subscriptions open. And collect the young
-        # generation less often (Python's default is every 700 allocations): each
-        # subscription holds thousands of long-lived objects, and a full scan of them was
-        # triggered every few seconds while subscribers came and went.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
+        thresholds = gc.get_threshold()
+        if tune_gc:
+            # What start-up built (modules, the schema, the engine) lives as long as the
+            # process: out of the collector's full scans, which otherwise walked it all,
+            # pausing every subscriber 100-200 ms with a thousand subscriptions open. And
+            # collect the young generation less often (Python's default is every 700
+            # allocations): each subscription holds thousands of long-lived objects, and a
+            # full scan of them was triggered every few seconds while subscribers came and
+            # went.
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield
         finally:
+            if tune_gc:
+                gc.unfreeze()
+                gc.set_threshold(*thresholds)
             await live.stop()
             await services.redis.aclose()
             await db.dispose()
@@ -223,3 +231,9 @@ def create_app(
     )
     app.state.services = services
     return app
+
+
+def serve_app() -> Starlette:
+    """The app as `schoolgraph serve` runs it (uvicorn's factory): the process is the app's
+    alone, so the garbage collector is tuned for it (create_app's `tune_gc`)."""
+    return create_app(tune_gc=True)

@@ -81,13 +81,20 @@ OVERFLOWS = Counter(
     "schoolgraph_subscription_overflows_total",
     "Subscriptions ended because their client fell too far behind",
 )
+LIVE_FEEDS = Gauge(
+    "schoolgraph_live_feeds",
+    "Live feeds this process follows (one per org and scope, shared by its subscribers)",
+)
 FEED_READS = Counter(
     "schoolgraph_live_feed_reads_total", "Event-log reads by the live feeds (shared per scope)"
 )
 
 # The database (app.db): every statement sent, by the pool that sent it ("orm": the
-# SQLAlchemy engine; "read": the compiled read path's asyncpg pool), transaction setup
-# included. Its rate over a request or event rate says how many statements each costs.
+# SQLAlchemy engine; "read": the compiled read path's asyncpg pool), the transaction's scope
+# (set_config) included; not BEGIN, COMMIT or ROLLBACK, nor the pool's liveness pings. Its
+# rate over a request or event rate says how many statements each costs.
 DB_STATEMENTS = Counter(
-    "schoolgraph_db_statements_total", "SQL statements sent to Postgres", ["pool"]
+    "schoolgraph_db_statements_total",
+    "SQL statements sent to Postgres (BEGIN/COMMIT/ROLLBACK and pool pings not counted)",
+    ["pool"],
 )

@@ -8,7 +8,8 @@ the same clock in every process of the machine) until a line arrives on stdin. T
 closes them all and writes what it saw to OUT as JSON:
   {"incidents": {incident_id: [monotonic seconds, one per subscriber that got it]},
    "dashboards": [[[monotonic seconds, incidents today], ...] per subscriber],
-   "errors": [...], "connections_lost": n}
+   "errors": [...], "connections_lost": n, "duplicates": n}
+(a subscriber's second copy of an incident counts as a duplicate, not as a receipt)
 Messages are parsed as little as the figures need: this process shares the machine's two
 cores with the server it measures.
 """
@@ -40,6 +41,7 @@ class Fleet:
         self.dashboards: list[list[tuple[float, int]]] = []
         self.errors: list[Any] = []
         self.lost = 0
+        self.duplicates = 0
         self.sockets: list[Any] = []
         self.tasks: list[asyncio.Task[None]] = []
         self._gate = asyncio.Semaphore(OPEN_AT_ONCE)
@@ -64,7 +66,7 @@ class Fleet:
         self.tasks.append(asyncio.create_task(self._incidents(ws)))
 
     async def _incidents(self, ws: Any) -> None:
-        seen = self.incidents
+        seen, mine = self.incidents, set()
         try:
             async for raw in ws:
                 at = time.monotonic()
@@ -72,7 +74,12 @@ class Fleet:
                 if message.get("type") != "next" or message["payload"].get("errors"):
                     self.errors.append(message)
                     continue
-                seen[message["payload"]["data"]["incidentLogged"]["incident"]["id"]].append(at)
+                incident = message["payload"]["data"]["incidentLogged"]["incident"]["id"]
+                if incident in mine:  # this subscriber got it before
+                    self.duplicates += 1
+                    continue
+                mine.add(incident)
+                seen[incident].append(at)
         except websockets.ConnectionClosedError:
             self.lost += 1
 
@@ -124,6 +131,7 @@ async def main(url: str, token: str, incidents: int, dashboards: int, out: str) 
         "errors": fleet.errors[:20],
         "error_count": len(fleet.errors),
         "connections_lost": fleet.lost,
+        "duplicates": fleet.duplicates,
     }
     await asyncio.to_thread(Path(out).write_text, json.dumps(seen))
 

@@ -48,6 +48,7 @@ from app.metrics import (
     EVENTS_PUBLISHED,
     EVENTS_WRITTEN,
     FEED_READS,
+    LIVE_FEEDS,
     OVERFLOWS,
     PUBLISH_FAILURES,
     REPLAYED,
@@ -233,7 +234,11 @@ class Feed:
                     await read_after(hub.db, org_id=self.org_id, after=None, limit=0)
                 )
                 self.started.set_result(None)
-                await self._follow()
+                LIVE_FEEDS.inc()
+                try:
+                    await self._follow()
+                finally:
+                    LIVE_FEEDS.dec()
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -42,7 +42,7 @@ from app.graphql.compiled.cache import plan_cache
 from app.graphql.compiled.extension import encode_response
 from app.graphql.compiled.http import FastReads, is_json_post
 from app.graphql.context import Context
-from app.graphql.events.encoding import SharedEncodings
+from app.graphql.events.encoding import message_text
 from app.graphql.sockets import LegacyWSHandler, TransportWSHandler, bounded_messages
 from app.logs import current_request
 from app.ratelimit import RateLimiter
@@ -215,7 +215,7 @@ class GraphQLView(GraphQL[Context, None]):
     def encode_json(self, data: object) -> str:
         """Compiled root fields arrive as Postgres' JSON text: spliced in, never re-parsed;
         a subscription result shared by many sockets is encoded once for all of them."""
-        return self.shared_encodings.message(data)
+        return message_text(data, encode_response)
 
     def __init__(
         self,
@@ -228,7 +228,6 @@ class GraphQLView(GraphQL[Context, None]):
         live: LiveHub | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
-        self.shared_encodings = SharedEncodings(encode_response)
         self.settings = settings
         self.live = live
         self.db = db

@@ -6,7 +6,6 @@ after the listener's connection is killed and it has reconnected by itself."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from app.metrics import PUBLISH_FAILURES
 from app.orgs.models import Role
 from tests.conftest import JWT_SECRET, Org, Servers
 from tests.factories import log, make_student
+from tests.live.conftest import following
 from tests.live.wsclient import Subscription
 from tests.support import app_with, live_server
 
@@ -69,24 +69,28 @@ async def served(servers: Servers) -> AsyncIterator[Served]:
         yield Served(app, f"ws://127.0.0.1:{port}/graphql")
 
 
-async def _following(hub: LiveHub, org_id: uuid.UUID, subscribers: int = 1) -> None:
-    """Until the org's feed has started (its channels listened to, its position read) with
-    `subscribers` followers: what commits after this is theirs."""
-    for _ in range(500):
-        feeds = [f for (o, _s), f in hub.feeds.items() if o == org_id]
-        started = feeds and all(f.started.done() for f in feeds)
-        if started and sum(len(f.followers) for f in feeds) >= subscribers:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the subscription never joined its feed")
-
-
 async def _until(condition: Any, seconds: float = WAIT) -> None:
     for _ in range(int(seconds / 0.01)):
         if condition():
             return
         await asyncio.sleep(0.01)
     raise AssertionError("condition not reached in time")
+
+
+class _HeldListen(PostgresHints):
+    """Its LISTEN of "old" waits, once `hold` is set, until the test releases it: the
+    reconnect's pass is caught in the middle, every time."""
+
+    def __init__(self, url: str, *, timeout: float) -> None:
+        super().__init__(url, timeout=timeout)
+        self.hold: asyncio.Event | None = None
+        self.holding = asyncio.Event()
+
+    async def _listen_to(self, channel: str) -> None:
+        if self.hold is not None and channel == "old":
+            self.holding.set()
+            await self.hold.wait()
+        await super()._listen_to(channel)
 
 
 def test_postgres_urls_make_a_postgres_backend_and_other_schemes_are_refused() -> None:
@@ -105,7 +109,7 @@ async def test_an_incident_reaches_a_subscriber_through_notify(served: Served, o
     student = await make_student(served.db, org)
     sub = await Subscription.open(served.ws_url, org.token(Role.TEACHER), FEED)
     try:
-        await _following(served.hub, org.id)
+        await following(served.hub, org.id)
         incident = await log(served.db, org, student.id)
         got = (await sub.data(wait=WAIT))["incidentLogged"]
         assert got["incident"]["id"] == to_global_id("Incident", incident.id)
@@ -118,7 +122,7 @@ async def test_concurrent_publishes_all_arrive_in_log_order_once(served: Served,
     students = [await make_student(served.db, org) for _ in range(5)]
     sub = await Subscription.open(served.ws_url, org.token(Role.TEACHER), FEED)
     try:
-        await _following(served.hub, org.id)
+        await following(served.hub, org.id)
         failures = PUBLISH_FAILURES._value.get()
         logged = await asyncio.gather(*(log(served.db, org, s.id) for s in students))
         assert PUBLISH_FAILURES._value.get() == failures  # every NOTIFY went out
@@ -140,7 +144,7 @@ async def test_the_listener_reconnects_after_its_connection_is_killed(
     token = org.token(Role.TEACHER)
     before = await Subscription.open(served.ws_url, token, FEED)
     try:
-        await _following(served.hub, org.id)
+        await following(served.hub, org.id)
         listener = served.backend._conn
         assert listener is not None and served.hub.connected
         pid = listener.get_server_pid()
@@ -161,7 +165,7 @@ async def test_the_listener_reconnects_after_its_connection_is_killed(
 
         after = await Subscription.open(served.ws_url, token, FEED)
         try:
-            await _following(served.hub, org.id, subscribers=2)
+            await following(served.hub, org.id, subscribers=2)
             incident = await log(served.db, org, student.id)
             expected = to_global_id("Incident", incident.id)
             # The subscriber from before the loss (its channel listened to again) and a new one.
@@ -180,23 +184,25 @@ async def test_a_channel_subscribed_while_the_listener_reconnects_is_listened_to
     """While a new connection LISTENs to the channels it had (one round trip each), a
     channel subscribed meanwhile must be listened to as well before the backend calls
     itself connected: otherwise its hints are lost until the next reconnect."""
-    backend = PostgresHints(_postgres_url(servers), timeout=2.0)
+    backend = _HeldListen(_postgres_url(servers), timeout=2.0)
     await backend.connect()
     try:
         assert await backend.wait_connected(WAIT)
-        for n in range(300):  # a reconnect's LISTEN pass long enough to land in
-            await backend.subscribe(f"old:{n}")
+        await backend.subscribe("old")
         old = backend._conn
         assert old is not None
+        backend.hold = asyncio.Event()  # the next LISTEN of "old" waits until released
         admin = await asyncpg.connect(_postgres_url(servers))
         try:
             await admin.fetchval("SELECT pg_terminate_backend($1)", old.get_server_pid())
         finally:
             await admin.close()
         # The new connection is open and LISTENing to the old channels: not yet connected.
-        await _until(lambda: backend._conn is not None and backend._conn is not old)
+        async with asyncio.timeout(WAIT):
+            await backend.holding.wait()
         assert not backend.connected
         await backend.subscribe("new")
+        backend.hold.set()
         await _until(lambda: backend.connected)
         await backend.publish("new", "hello")
         async with asyncio.timeout(WAIT):  # every channel also hears RECONNECTED first

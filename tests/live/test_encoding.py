@@ -6,8 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+from app.db import Database
+from app.graphql import view
 from app.graphql.compiled.extension import encode_response
-from app.graphql.events.encoding import SharedEncodings
+from app.graphql.events.encoding import SharedData, message_text
+from app.orgs.models import Role
+from tests.conftest import Org
+from tests.factories import log, make_student
+from tests.live.wsclient import Subscription
 
 
 class Counting:
@@ -25,38 +33,38 @@ def _next(op_id: str, payload: dict[str, Any], kind: str = "next") -> dict[str, 
 
 def test_a_shared_result_is_encoded_once_and_each_message_is_the_usual_one() -> None:
     encode = Counting()
-    shared = SharedEncodings(encode)
-    data = {"incidentLogged": {"id": "7:1", "incident": {"id": "SW5j", "note": 'a "b" \u00e9'}}}
+    data = SharedData(
+        {"incidentLogged": {"id": "7:1", "incident": {"id": "SW5j", "note": 'a "b" \u00e9'}}}
+    )
     for op_id in ("1", "2", 'odd "id"'):
         message = _next(op_id, {"data": data})
-        assert shared.message(message) == encode_response(message)
+        assert message_text(message, encode) == encode_response(message)
     assert encode.calls == [{"data": data}]  # once
 
 
 def test_the_legacy_protocols_data_messages_are_shared_too() -> None:
     encode = Counting()
-    shared = SharedEncodings(encode)
-    data = {"dashboard": {"eventId": None}}
-    texts = {shared.message(_next(i, {"data": data}, kind="data")) for i in ("a", "b")}
+    data = SharedData({"dashboard": {"eventId": None}})
+    texts = {message_text(_next(i, {"data": data}, kind="data"), encode) for i in ("a", "b")}
     assert [json.loads(t) for t in sorted(texts)] == [
-        {"id": i, "type": "data", "payload": {"data": data}} for i in ("a", "b")
+        {"id": i, "type": "data", "payload": {"data": dict(data)}} for i in ("a", "b")
     ]
     assert len(encode.calls) == 1
 
 
-def test_equal_but_distinct_results_are_each_encoded() -> None:
+def test_results_not_marked_shared_are_encoded_each_time() -> None:
     encode = Counting()
-    shared = SharedEncodings(encode)
-    first, second = {"x": 1}, {"x": 1}
-    shared.message(_next("1", {"data": first}))
-    shared.message(_next("1", {"data": second}))
+    plain = {"x": 1}
+    for _ in range(2):
+        assert message_text(_next("1", {"data": plain}), encode) == encode_response(
+            _next("1", {"data": plain})
+        )
     assert len(encode.calls) == 2
 
 
-def test_messages_with_errors_or_other_shapes_pass_through_unshared() -> None:
+def test_messages_with_errors_or_other_shapes_pass_through() -> None:
     encode = Counting()
-    shared = SharedEncodings(encode)
-    data = {"x": 1}
+    data = SharedData({"x": 1})
     with_errors = _next("1", {"data": data, "errors": [{"message": "no"}]})
     others: list[Any] = [
         with_errors,
@@ -66,19 +74,25 @@ def test_messages_with_errors_or_other_shapes_pass_through_unshared() -> None:
         [1, 2],
     ]
     for message in others:
-        assert shared.message(message) == encode_response(message)
+        assert message_text(message, encode) == encode_response(message)
     assert encode.calls == others
+    assert data.text is None  # none of them was taken for the shared result
 
 
-def test_the_cache_holds_at_most_its_capacity_and_stays_correct() -> None:
+async def test_subscribers_of_one_event_share_one_encoding_over_real_sockets(
+    ws_url: str, app_db: Database, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = "subscription { incidentLogged { id incident { id kind } } }"
     encode = Counting()
-    shared = SharedEncodings(encode, capacity=2)
-    results = [{"n": n} for n in range(3)]
-    for data in results:
-        shared.message(_next("1", {"data": data}))
-    assert len(shared._kept) == 2
-    # The evicted first result is encoded again, correctly.
-    assert json.loads(shared.message(_next("9", {"data": results[0]})))["payload"] == {
-        "data": {"n": 0}
-    }
-    assert len(encode.calls) == 4
+    monkeypatch.setattr(view, "encode_response", encode)
+    student = await make_student(app_db, org)
+    subs = [await Subscription.open(ws_url, org.token(Role.TEACHER), query) for _ in range(3)]
+    try:
+        await log(app_db, org, student.id)
+        texts = [await s.ws.recv() for s in subs]
+        assert len({json.loads(t)["payload"]["data"]["incidentLogged"]["id"] for t in texts}) == 1
+        shared = [c for c in encode.calls if isinstance(c, dict) and "data" in c]
+        assert len(shared) == 1 and isinstance(shared[0]["data"], SharedData)
+    finally:
+        for s in subs:
+            await s.close()

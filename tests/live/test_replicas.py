@@ -106,6 +106,17 @@ async def _log(url: str, token: str, student_id: str, kind: str = "NEGATIVE") ->
     return incident_id
 
 
+async def _feeds(url: str, count: int) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(500):
+            metrics = (await http.get(f"{url}/metrics")).text
+            found = [ln for ln in metrics.splitlines() if ln.startswith("schoolgraph_live_feeds ")]
+            if found and float(found[0].split()[1]) >= count:
+                return
+            await asyncio.sleep(0.02)
+    raise AssertionError(f"{url} never followed {count} feeds")
+
+
 def _ws(url: str) -> str:
     return url.replace("http://", "ws://") + "/graphql"
 
@@ -126,7 +137,10 @@ async def test_a_subscriber_on_one_replica_sees_a_mutation_made_on_the_other(
         subs = (school, own_class, board, on_two)
         try:
             before = (await board.data(WAIT))["dashboard"]["incidentsToday"]["negative"]
-            await asyncio.sleep(0.3)  # every feed is subscribed before the mutation
+            # Every feed is listening before the mutation: the school's (shared with the
+            # dashboard) and the class's on one, the school's on two.
+            await _feeds(one, 2)
+            await _feeds(two, 1)
             incident = await _log(two, token, sid)
             for sub in (school, own_class, on_two):
                 got = (await sub.data(WAIT))["incidentLogged"]

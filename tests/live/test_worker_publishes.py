@@ -21,6 +21,7 @@ from app.graphql.relay import to_global_id
 from app.orgs.models import Role
 from tests.conftest import JWT_SECRET, Org, Servers
 from tests.factories import log, make_student
+from tests.live.conftest import following
 from tests.live.wsclient import Subscription
 from tests.support import app_with, live_server
 from workers.settings import WorkerSettings
@@ -41,7 +42,7 @@ async def test_a_risk_change_committed_by_the_worker_reaches_subscribers_at_once
             f"ws://127.0.0.1:{port}/graphql", org.token(Role.TEACHER), RISK
         )
         try:
-            await asyncio.sleep(0.3)  # the subscription's feed is listening
+            await following(app.state.services.live, org.id)  # its feed is listening
             # Two negatives now mark behaviour risk; only a recompute finds out.
             async with db.admin_transaction() as session:
                 await session.execute(

@@ -6,8 +6,9 @@ times, reading the same rows. The payloads our subscriptions yield carry the eve
 `shared` dict (one per event, the same object for every subscriber); this executor keeps
 the execution's result there, keyed by the operation (the parsed document is cached, so the
 same text is the same node), its variables and the subscriber's role (permissions are per
-role), and every later subscriber of that event is handed the same result: what is left per
-subscriber is serialising it onto its socket."""
+role), and every later subscriber of that event is handed the same result, its data marked
+`SharedData` so that the view encodes it once too (app.graphql.events.encoding): what is
+left per subscriber is writing it to its socket."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from typing import Any, cast
 
 from graphql import ExecutionResult
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from app.graphql.events.encoding import SharedData
 
 
 def _key(executor: Any) -> tuple[Any, ...] | None:
@@ -35,14 +38,27 @@ class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
             return super().execute_operation(serially)
         assert isinstance(shared, dict)
         found = shared.get(key)
-        if found is None:
+        # The key holds the operation's id: the entry keeps the operation itself alive (and
+        # is checked against it), so a freed document's id cannot be taken for another's.
+        if found is None or found[0] is not self.operation:
             result = super().execute_operation(serially)
-            found = shared[key] = (
-                asyncio.ensure_future(result)
+            future = (
+                asyncio.ensure_future(_marked(result))
                 if self.is_awaitable(result)
-                else _done(cast(ExecutionResult, result))
+                else _done(_mark(cast(ExecutionResult, result)))
             )
-        return found
+            found = shared[key] = (self.operation, future)
+        return found[1]
+
+
+def _mark(result: ExecutionResult) -> ExecutionResult:
+    if result.data is not None and not result.errors:
+        result.data = SharedData(result.data)
+    return result
+
+
+async def _marked(result: Any) -> ExecutionResult:
+    return _mark(await result)
 
 
 def _done(result: ExecutionResult) -> asyncio.Future[ExecutionResult]:
