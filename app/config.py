@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(default=5.0, gt=0)
     # Each readiness check answers within this (seconds), or counts as down.
     readiness_timeout: float = Field(default=1.5, gt=0)
+    # Imports: rows per committed batch (a crashed job resumes after its last one); a RUNNING
+    # job silent this long lost its worker and is handed to another; the largest file.
+    import_batch_size: int = Field(default=1000, ge=1, le=50_000)
+    import_stale_seconds: float = Field(default=120.0, gt=0)
+    import_max_file_bytes: int = Field(default=500 * 1024 * 1024, ge=1024)
     # Per-subject rate limit over Redis, e.g. "300/minute" or "20/second;1000/hour". Off if unset.
     rate_limit: str | None = None
 

@@ -98,3 +98,22 @@ DB_STATEMENTS = Counter(
     "SQL statements sent to Postgres (BEGIN/COMMIT/ROLLBACK and pool pings not counted)",
     ["pool"],
 )
+
+
+# Imports (app.imports).
+IMPORT_JOBS = Counter(
+    "schoolgraph_import_jobs_total",
+    "Import jobs by kind and the status they reached",
+    ["kind", "status"],
+)
+IMPORT_ROWS = Counter(
+    "schoolgraph_import_rows_total",
+    "Imported rows by kind and outcome (inserted, updated, unchanged, skipped, failed)",
+    ["kind", "outcome"],
+)
+IMPORT_SECONDS = Histogram(
+    "schoolgraph_import_duration_seconds",
+    "How long an import job ran (one run; a resumed job's runs each count)",
+    ["kind"],
+    buckets=(1, 5, 10, 30, 60, 300, 900, 3600),
+)

@@ -5,6 +5,13 @@ from app.attendance.models import AttendanceCode, AttendanceDay
 from app.audit.models import AuditEntry
 from app.db import Base
 from app.events.models import Event
+from app.imports.models import (
+    ImportChange,
+    ImportFile,
+    ImportFileChunk,
+    ImportJob,
+    ImportRowError,
+)
 from app.incidents.models import Incident
 from app.interventions.models import Intervention
 from app.orgs.models import Org, User
@@ -18,6 +25,11 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Event",
+    "ImportChange",
+    "ImportFile",
+    "ImportFileChunk",
+    "ImportJob",
+    "ImportRowError",
     "Incident",
     "Intervention",
     "Org",

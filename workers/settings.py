@@ -1,5 +1,8 @@
 """arq WorkerSettings. Jobs take ids, not payloads; their state lives in Postgres.
 
+Imports (`run_import`) process a job's files in committed batches; `sweep_imports` hands
+a job whose worker died (or that the queue lost) to a worker again every minute.
+
 `ping` lets an operator check that a worker consumes the queue
 (`arq workers.settings.WorkerSettings --check`). The risk sweep runs every 15 minutes and
 when a worker starts; arq's `unique` keeps two workers from running a scheduled sweep at the
@@ -15,27 +18,22 @@ timer.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from arq import cron
-from arq.connections import RedisSettings
+from arq import cron, func
 
+from app import queue
 from app.config import get_settings
 from app.db import Database
 from app.events.jobs import purge_events
 from app.events.live import publish_commits
+from app.imports.jobs import run_import, sweep_imports
 from app.logs import configure_logging
 from app.risk.jobs import recompute_risk, risk_sweep
 
 
 async def ping(ctx: dict[str, Any]) -> str:
     return "pong"
-
-
-def _redis_settings() -> RedisSettings:
-    url = get_settings().redis_url
-    return RedisSettings.from_dsn(url) if url else RedisSettings()
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -59,16 +57,24 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    functions = [ping, recompute_risk]
+    functions = [
+        ping,
+        recompute_risk,
+        # An import's batches commit as they go: a timeout or a killed worker loses at most
+        # one batch, and the sweep (or arq's retry) resumes it after the last committed one.
+        func(run_import, timeout=3600, max_tries=5),
+    ]
     cron_jobs = [
         cron(risk_sweep, minute={0, 15, 30, 45}, unique=True, timeout=600, run_at_startup=True),
         # Hourly: a missed run only keeps events a little longer.
         cron(purge_events, minute={7}, unique=True, timeout=600),
+        # Every minute: imports whose worker died, or that the queue lost.
+        cron(sweep_imports, unique=True, timeout=60, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown
-    redis_settings = _redis_settings()
+    redis_settings = queue.redis_settings(get_settings().redis_url)
     # JSON, not pickle: job arguments are ids and must be readable by any worker version.
-    job_serializer = staticmethod(lambda obj: json.dumps(obj).encode())
-    job_deserializer = staticmethod(lambda raw: json.loads(raw))
+    job_serializer = staticmethod(queue.serialize)
+    job_deserializer = staticmethod(queue.deserialize)
     max_jobs = 10

@@ -78,7 +78,7 @@ class AssessmentData:
     lexile: str | None = None
     quantile: str | None = None
     typical_growth: int | None = None
-    # As sent: checked (a flat object of names to scores) and cleaned by _clean.
+    # As sent: checked (a flat object of names to scores) and cleaned by clean.
     domain_scores: Any = field(default_factory=dict)
 
 
@@ -98,7 +98,7 @@ class Growth:
         return round(self.points * 100 / self.typical_growth, 1)
 
 
-def _clean(data: AssessmentData, prefix: str = "") -> tuple[dict[str, Any], list[FieldError]]:
+def clean(data: AssessmentData, prefix: str = "") -> tuple[dict[str, Any], list[FieldError]]:
     """The row's columns as stored (every text as Validator.text returns it: NFC, trimmed,
     blank as None), and what is wrong with the item, each error naming `{prefix}<field>`."""
     v = Validator(prefix)
@@ -220,7 +220,7 @@ async def save_many(
     errors: list[FieldError] = []
     cleaned: list[dict[str, Any]] = []
     for i, data in enumerate(items):
-        values, item_errors = _clean(data, "" if list_name is None else f"{list_name}[{i}].")
+        values, item_errors = clean(data, "" if list_name is None else f"{list_name}[{i}].")
         cleaned.append(values)
         errors += item_errors
     errors += await students.unknown_student_errors(

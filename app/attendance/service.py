@@ -183,19 +183,7 @@ async def save_days(
         latest[(day.student_id, day.day)] = {
             "id": uuid.uuid4(),
             "org_id": actor.org_id,
-            "student_id": day.student_id,
-            "day": day.day,
-            "all_day_code": result.all_day_code,
-            "period_codes": dict(result.period_codes),
-            "scheduled_periods": day.scheduled_periods,
-            "present_periods": result.present_periods,
-            "daily_status": result.status,
-            "percentage": result.percentage,
-            "excused_periods": result.periods(C.EXCUSED),
-            "unexcused_periods": result.periods(C.UNEXCUSED),
-            "tardy_periods": result.periods(C.TARDY),
-            "suspension_periods": result.periods(C.SUSPENSION),
-            "truancy_periods": result.periods(C.TRUANCY),
+            **stored_values(day, result),
             "source": source,
         }
     # In key order, so that concurrent batches lock shared rows in the same order.
@@ -219,6 +207,26 @@ async def save_days(
         students={sid: {"days": days} for sid, days in recorded.items()},
     )
     return [stored[(d.student_id, d.day)] for d, _ in classified]
+
+
+def stored_values(day: DayInput, result: DayClassification) -> dict[str, Any]:
+    """What a recorded day stores of `day` as `classify_day` classified it (identity and
+    source apart): an import compares these with the stored row to skip unchanged days."""
+    return {
+        "student_id": day.student_id,
+        "day": day.day,
+        "all_day_code": result.all_day_code,
+        "period_codes": dict(result.period_codes),
+        "scheduled_periods": day.scheduled_periods,
+        "present_periods": result.present_periods,
+        "daily_status": result.status,
+        "percentage": result.percentage,
+        "excused_periods": result.periods(C.EXCUSED),
+        "unexcused_periods": result.periods(C.UNEXCUSED),
+        "tardy_periods": result.periods(C.TARDY),
+        "suspension_periods": result.periods(C.SUSPENSION),
+        "truancy_periods": result.periods(C.TRUANCY),
+    }
 
 
 # A record replaces everything but the row's identity and its creation time.

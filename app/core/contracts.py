@@ -183,6 +183,7 @@ TimeZone = text("TimeZone", 64)
 MonthDay = text("MonthDay", 5)
 GlobalId = text("GlobalId", 200)
 Topic = text("Topic", 64)  # an event topic, e.g. incident.logged
+FileName = text("FileName", 255)  # an uploaded file's name
 
 # Numbers (ranges follow the rules, within the columns).
 Points = number("Points", -100, 100)

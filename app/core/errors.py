@@ -28,6 +28,11 @@ class ErrorCode(enum.StrEnum):
     # A subscriber fell too far behind and was ended: subscribe again with `since`.
     SUBSCRIPTION_OVERFLOW = "SUBSCRIPTION_OVERFLOW"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+    # Imports: a file that cannot be read as a table at all (the job fails, writing nothing).
+    EMPTY_FILE = "EMPTY_FILE"
+    BINARY_FILE = "BINARY_FILE"
+    NO_DATA_ROWS = "NO_DATA_ROWS"
+    MISSING_COLUMNS = "MISSING_COLUMNS"
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class Topic(enum.StrEnum):
     STUDENT_CHANGED = "student.changed"
     INTERVENTION_CHANGED = "intervention.changed"
     POLICY_CHANGED = "org.policy_changed"
+    IMPORT_PROGRESS = "import.progress"  # an import job's counts, after each batch and at the end
 
 
 # One event per student, its scope keys (class, year group) read from the student's row in

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -18,9 +20,23 @@ async def upsert_student(
 
     The upsert's own statement says whether it created the row, so of many concurrent
     upserts of one id exactly one evaluates."""
-    student, created = await service.upsert(session, actor=actor, data=data)
+    ((student, created),) = await upsert_students(session, actor=actor, items=[data])
+    return student, created
+
+
+async def upsert_students(
+    session: AsyncSession, *, actor: Principal, items: Sequence[service.StudentData]
+) -> list[tuple[Student, bool]]:
+    """`upsert_student` for many (an import's batch): the students created are evaluated
+    together, once, at the end."""
+    results = [await service.upsert(session, actor=actor, data=data) for data in items]
+    created = [student for student, new in results if new]
     if created:
         await risk.recompute(
-            session, actor=actor, student_ids=[student.id], trigger="created", loaded=[student]
+            session,
+            actor=actor,
+            student_ids=[s.id for s in created],
+            trigger="created",
+            loaded=created,
         )
-    return student, created
+    return results

@@ -64,7 +64,7 @@ class StudentFilter:
     name_contains: str | None = None
 
 
-def _validate(data: StudentData) -> dict[str, Any]:
+def validate(data: StudentData) -> dict[str, Any]:
     """The columns this upsert writes, cleaned: the two keys always, the rest when given."""
     v = Validator()
     values: dict[str, Any] = {
@@ -155,7 +155,7 @@ async def upsert(
     """Create or update a student by external SIS id, in one statement that cannot race: a
     concurrent upsert of the same id waits on the row lock, then updates. Omitted fields keep
     their value. Returns (student, created)."""
-    values = _validate(data)
+    values = validate(data)
     insert = pg_insert(Student).values(id=uuid.uuid4(), org_id=actor.org_id, **values)
     changes: dict[str, Any] = {k: insert.excluded[k] for k in values if k != "external_id"}
     stmt = (
