@@ -335,6 +335,35 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
+
+    from app.imports import cli
+
+    runtime = _runtime(settings, args.data_dir)
+    try:
+        _require_schema(runtime)
+        return asyncio.run(
+            _with_db(
+                runtime,
+                settings,
+                lambda db: cli.run(
+                    db,
+                    runtime.redis_url,
+                    settings,
+                    org_slug=args.org,
+                    kind=args.kind,
+                    files=args.files,
+                    wait=args.wait,
+                    dry_run=args.dry_run,
+                    console=Console(),
+                ),
+            )
+        )
+    finally:
+        runtime.close()
+
+
 def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
     from app.auth.principal import Principal
     from app.graphql.compiled.explain import explain_compiled
@@ -450,6 +479,16 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--sub")
     token.add_argument("--hours", type=float, default=12.0)
     token.set_defaults(func=cmd_token)
+
+    imp = with_data_dir(
+        sub.add_parser("import", help="import files (queued for the worker, as startImport)")
+    )
+    imp.add_argument("kind", choices=["roster", "attendance", "iready", "incidents"])
+    imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    imp.add_argument("--org", required=True, help="organisation slug")
+    imp.add_argument("--wait", action="store_true", help="show progress until it ends")
+    imp.add_argument("--dry-run", action="store_true", help="check and count; write nothing")
+    imp.set_defaults(func=cmd_import)
 
     explain = with_data_dir(
         sub.add_parser(

@@ -28,9 +28,11 @@ from app.db import Database
 from app.events.live import LiveHub, publish_commits
 from app.graphql.schema import build_schema
 from app.graphql.view import ASSETS_PATH, GraphQLView, graphiql_assets
+from app.imports.report import error_report
 from app.logs import RequestLogMiddleware, configure_logging
 from app.metrics import MetricsMiddleware
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from app.queue import JobQueue
 from app.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class Services:
     auth: Authenticator
     redis: redis.Redis
     live: LiveHub
+    queue: JobQueue
     rate_limiter: RateLimiter | None = None
 
 
@@ -166,6 +169,7 @@ def create_app(
         auth=Authenticator(verifier, db),
         redis=redis_client,
         live=live,
+        queue=JobQueue(r_url),
         rate_limiter=RateLimiter(settings.rate_limit, redis_client)
         if settings.rate_limit
         else None,
@@ -177,6 +181,7 @@ def create_app(
         auth=services.auth,
         rate_limiter=services.rate_limiter,
         live=live,
+        queue=services.queue,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", view, methods=["GET", "POST"]),
@@ -184,6 +189,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
+        Route("/imports/{id}/errors.csv", error_report(db, services.auth)),
     ]
     if settings.graphiql:
         routes.append(Mount(ASSETS_PATH, app=graphiql_assets(), name="graphiql-assets"))
@@ -191,6 +197,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await live.start()
+        await services.queue.start()
         thresholds = gc.get_threshold()
         if tune_gc:
             # What start-up built (modules, the schema, the engine) lives as long as the
@@ -210,6 +217,7 @@ def create_app(
                 gc.unfreeze()
                 gc.set_threshold(*thresholds)
             await live.stop()
+            await services.queue.close()
             await services.redis.aclose()
             await db.dispose()
 
@@ -226,6 +234,7 @@ def create_app(
                 BodyLimitMiddleware,
                 max_bytes=settings.max_body_bytes,
                 max_json_depth=settings.max_json_depth,
+                max_upload_bytes=settings.import_max_file_bytes,
             ),
         ],
     )

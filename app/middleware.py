@@ -72,11 +72,17 @@ class BodyLimitMiddleware:
     The accepted body is then replayed to the app, which would buffer it whole anyway."""
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        max_upload_bytes: int | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_json_depth = max_json_depth
+        self.max_upload_bytes = max_upload_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,7 +97,11 @@ class BodyLimitMiddleware:
                 "JSON_TOO_DEEP",
             )
             return
-        declared = dict(scope.get("headers", ())).get(b"content-length")
+        headers = dict(scope.get("headers", ()))
+        declared = headers.get(b"content-length")
+        if headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data"):
+            await self._upload(scope, receive, send, declared)
+            return
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._too_large(send)
             return
@@ -140,6 +150,27 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
+    async def _upload(
+        self, scope: Scope, receive: Receive, send: Send, declared: bytes | None
+    ) -> None:
+        """A multipart upload (up to max_upload_bytes) streams through, counted, never
+        buffered here: the form parser spools its files to disk."""
+        limit = self.max_upload_bytes
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._too_large(send, limit)
+            return
+        size = 0
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            size += len(message.get("body", b""))
+            if size > limit:  # a lying Content-Length: the parse is cut short
+                return {"type": "http.disconnect"}
+            return message
+
+        await self.app(scope, counted, send)
+
     def _deep_parameter(self, scope: Scope) -> str | None:
         """The first JSON query parameter nested too deep, read as Starlette reads it."""
         query: bytes = scope.get("query_string", b"")
@@ -150,12 +181,14 @@ class BodyLimitMiddleware:
                 return name
         return None
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, send: Send, upload_limit: int | None = None) -> None:
+        limit, name = (
+            (self.max_bytes, "MAX_BODY_BYTES")
+            if upload_limit is None
+            else (upload_limit, "IMPORT_MAX_FILE_BYTES")
+        )
         await _refuse(
-            send,
-            413,
-            f"Request body is larger than {self.max_bytes} bytes (MAX_BODY_BYTES)",
-            "PAYLOAD_TOO_LARGE",
+            send, 413, f"Request body is larger than {limit} bytes ({name})", "PAYLOAD_TOO_LARGE"
         )
 
 

@@ -21,6 +21,7 @@ from app.config import Settings
 from app.db import Database
 from app.events.live import LiveHub
 from app.graphql.dataloaders import Loaders
+from app.queue import JobQueue
 from app.ratelimit import RateLimiter
 
 
@@ -57,6 +58,8 @@ class Context:
     rate_limiter: RateLimiter | None = None
     # The process's live subscriptions (app.events.live); None where there are none (CLI).
     live: LiveHub | None = None
+    # The job queue (imports); None where there is none (CLI).
+    queue: JobQueue | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
 
     @property

@@ -35,6 +35,9 @@ from app.graphql.contracts import limited_argument
 from app.graphql.door import DoorChecks, FragmentExpansionLimit, RequestLogging
 from app.graphql.events.execution import SharedEventExecution
 from app.graphql.events.schema import Subscription
+from app.graphql.imports.dataloaders import ImportJobByIdLoader
+from app.graphql.imports.schema import ImportMutations, ImportQueries
+from app.graphql.imports.types import ImportJob
 from app.graphql.incidents.dataloaders import IncidentByIdLoader
 from app.graphql.incidents.schema import IncidentMutations, IncidentQueries
 from app.graphql.incidents.types import Incident
@@ -93,14 +96,23 @@ _NODE_RESOLVERS: dict[str, tuple[tuple[Role, ...], type[Any], Callable[[Any], No
     "Intervention": (STAFF, InterventionByIdLoader, Intervention.from_model),
     "Assessment": (STAFF, AssessmentByIdLoader, Assessment.from_model),
     "AttendanceDay": (STAFF, AttendanceDayByIdLoader, AttendanceDay.from_model),
+    "ImportJob": (STAFF, ImportJobByIdLoader, ImportJob.from_model),
 }
 
 
-NODE_TYPES = [Student, Incident, Intervention, Assessment, AttendanceDay]
+NODE_TYPES = [Student, Incident, Intervention, Assessment, AttendanceDay, ImportJob]
 
 Query = merge_types(
     "Query",
-    (CoreQueries, StudentQueries, IncidentQueries, AttendanceQueries, OrgQueries, AuditQueries),
+    (
+        CoreQueries,
+        StudentQueries,
+        IncidentQueries,
+        AttendanceQueries,
+        OrgQueries,
+        AuditQueries,
+        ImportQueries,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -111,6 +123,7 @@ Mutation = merge_types(
         AssessmentMutations,
         InterventionMutations,
         OrgMutations,
+        ImportMutations,
     ),
 )
 

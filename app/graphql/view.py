@@ -45,9 +45,11 @@ from app.graphql.context import Context
 from app.graphql.events.encoding import message_text
 from app.graphql.sockets import LegacyWSHandler, TransportWSHandler, bounded_messages
 from app.logs import current_request
+from app.queue import JobQueue
 from app.ratelimit import RateLimiter
 
 JSON = "application/json"
+PREFLIGHT_HEADERS = ("graphql-require-preflight", "apollo-require-preflight")
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -226,8 +228,15 @@ class GraphQLView(GraphQL[Context, None]):
         auth: Authenticator,
         rate_limiter: RateLimiter | None = None,
         live: LiveHub | None = None,
+        queue: JobQueue | None = None,
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
+        # Multipart uploads (startImport) only with a preflight header: see parse_multipart.
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            multipart_uploads_enabled=True,
+        )
+        self.queue = queue
         self.settings = settings
         self.live = live
         self.db = db
@@ -281,6 +290,8 @@ class GraphQLView(GraphQL[Context, None]):
                 code="RATE_LIMITED",
                 headers={"Retry-After": str(exc.retry_after)},
             )
+        finally:
+            await request.close()  # a multipart request's spooled files, read or not
         await response(scope, receive, send)
 
     # --- auth -------------------------------------------------------------------------
@@ -294,6 +305,7 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
             rate_limiter=self.rate_limiter,
             live=self.live,
+            queue=self.queue,
         )
         if isinstance(request, WebSocket):
             return context
@@ -345,6 +357,18 @@ class GraphQLView(GraphQL[Context, None]):
         if not isinstance(parsed, dict | list):  # a list is a batch, refused by the base
             raise HTTPException(400, "The request body must be a JSON object")
         return parsed
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        """A multipart request (the GraphQL multipart request spec: file uploads) must carry
+        a preflight header, as Apollo requires: a browser sends a cross-site form without
+        one, so no other site can make a signed-in user's browser start an import."""
+        if not any(request.headers.get(name) for name in PREFLIGHT_HEADERS):
+            raise HTTPException(
+                400,
+                "A multipart request needs a non-empty GraphQL-Require-Preflight (or "
+                "Apollo-Require-Preflight) header, so that no other site can send it",
+            )
+        return await super().parse_multipart(request)
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
