@@ -144,4 +144,4 @@ class ImportChange(OrgOwned, Base):
     entity: Mapped[str] = mapped_column(String(32), nullable=False)  # the table
     entity_id: Mapped[uuid.UUID] = mapped_column(nullable=False)
     student_id: Mapped[uuid.UUID | None] = mapped_column()  # whose risk to recompute
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))

@@ -15,6 +15,7 @@ from app.graphql.context import Info
 from app.graphql.contracts import limited_argument
 from app.graphql.errors import UserError, user_errors
 from app.graphql.imports.types import ImportJob, ImportKind, load_job
+from app.graphql.mutations import Refused, in_transaction
 from app.graphql.permissions import STAFF, allow, roles_note
 from app.graphql.queries import read
 from app.graphql.relay import (
@@ -27,7 +28,7 @@ from app.graphql.relay import (
     page_from,
     parse_id,
 )
-from app.imports import flows, service
+from app.imports import flows, rollback, service
 from app.orgs.models import Role
 
 IMPORTERS = (Role.ADMIN, Role.INTEGRATION)
@@ -88,6 +89,20 @@ class ImportQueries:
 
 
 @strawberry.type
+class RollbackImportPayload:
+    job: ImportJob | None
+    restored: int = strawberry.field(
+        default=0, description="Rows given back the values it replaced."
+    )
+    deleted: int = strawberry.field(default=0, description="Rows it inserted, deleted.")
+    voided: int = strawberry.field(default=0, description="Incidents it logged, voided.")
+    students_kept: int = strawberry.field(
+        default=0, description="Students it created that something else now refers to: kept."
+    )
+    errors: list[UserError]
+
+
+@strawberry.type
 class ImportMutations:
     @strawberry.mutation(
         permission_classes=[allow(*IMPORTERS)],
@@ -123,3 +138,29 @@ class ImportMutations:
         except ServiceError as exc:
             return StartImportPayload(job=None, errors=user_errors(exc.errors))
         return StartImportPayload(job=ImportJob.from_model(job), errors=[])
+
+    @strawberry.mutation(
+        permission_classes=[allow(*IMPORTERS)],
+        description="Undo a finished import: its updates get back the values they replaced, "
+        "what it inserted is deleted (incidents are voided), then risk is recomputed. "
+        + roles_note(*IMPORTERS),
+    )
+    async def rollback_import(
+        self, info: Info, id: Annotated[strawberry.ID, limited_argument(C.GlobalId)]
+    ) -> RollbackImportPayload:
+        result = await in_transaction(
+            info,
+            lambda s, actor: rollback.rollback(
+                s, actor=actor, job_id=parse_id(id, "ImportJob", "id")
+            ),
+        )
+        if isinstance(result, Refused):
+            return RollbackImportPayload(job=None, errors=result.errors)
+        return RollbackImportPayload(
+            job=ImportJob.from_model(result.job),
+            restored=result.restored,
+            deleted=result.deleted,
+            voided=result.voided,
+            students_kept=result.students_kept,
+            errors=[],
+        )
