@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 
 from app.db import Database
+from app.events import service as events
 from app.events.service import EventScope, encode_since
 from app.orgs import service as orgs
 from app.orgs.policy import local_midnight, local_today
@@ -68,12 +69,17 @@ SELECT
     (SELECT ARRAY[e.txid, e.id] FROM events AS e
        WHERE e.org_id = :org_id
          AND (e.txid < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint)
-         AND ((e.student_id IS NULL AND e.class_code IS NULL AND e.year_group IS NULL)
-              OR ((CAST(:year_group AS smallint) IS NULL OR e.year_group = :year_group)
-                  AND (CAST(:class_code AS text) IS NULL OR e.class_code = :class_code)
-                  AND (CAST(:student_id AS uuid) IS NULL OR e.student_id = :student_id)))
+         AND {scope}
        ORDER BY e.txid DESC, e.id DESC LIMIT 1)
-"""
+""".replace(
+        "{scope}",
+        events.scope_sql(
+            "CAST(:year_group AS smallint)",
+            "CAST(:class_code AS text)",
+            "CAST(:student_id AS uuid)",
+            "CAST(NULL AS uuid)",
+        ),
+    )
 )
 
 TIERS = (1, 2, 3)

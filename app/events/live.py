@@ -75,6 +75,8 @@ def channels_of(event: Written) -> list[str]:
         found.append(_channel(event.org_id, "c", event.class_code))
     if event.student_id is not None:
         found.append(_channel(event.org_id, "s", event.student_id))
+    if event.import_job_id is not None:
+        found.append(_channel(event.org_id, "i", event.import_job_id))
     if len(found) == 1:
         found.append(_channel(event.org_id, "wide"))  # reaches every scope
     return found
@@ -83,6 +85,8 @@ def channels_of(event: Written) -> list[str]:
 def channels_for(org_id: uuid.UUID, scope: EventScope) -> list[str]:
     """What a feed of `scope` listens to: its most specific key's channel and the events of
     the whole school; the school's own channel for the whole school."""
+    if scope.import_job_id is not None:
+        return [_channel(org_id, "i", scope.import_job_id)]
     if scope.student_id is not None:
         return [_channel(org_id, "s", scope.student_id), _channel(org_id, "wide")]
     if scope.class_code is not None:

@@ -43,7 +43,7 @@ class Topic(enum.StrEnum):
 
 # One event per student, its scope keys (class, year group) read from the student's row in
 # the same statement: no extra round trip, and the scope is the row's as of this change.
-_RETURNING = " RETURNING txid, id, year_group, class_code, student_id"
+_RETURNING = " RETURNING txid, id, year_group, class_code, student_id, import_job_id"
 _PER_STUDENT = text(
     "INSERT INTO events (org_id, topic, student_id, year_group, class_code, import_job_id,"
     " payload) SELECT s.org_id, :topic, s.id, s.year_group, s.class_code,"
@@ -79,6 +79,7 @@ class Written:
     year_group: int | None
     class_code: str | None
     student_id: uuid.UUID | None
+    import_job_id: uuid.UUID | None = None
 
 
 def _json(payload: Mapping[str, Any]) -> str:
@@ -115,19 +116,22 @@ async def record(
         )
     written: list[Written] = session.info.setdefault(WRITTEN, [])
     written.extend(
-        Written(org_id, topic.value, Position(txid, event_id), year, code, sid)
-        for txid, event_id, year, code, sid in rows
+        Written(org_id, topic.value, Position(txid, event_id), year, code, sid, job)
+        for txid, event_id, year, code, sid, job in rows
     )
 
 
 @dataclass(frozen=True)
 class EventScope:
     """Which events a reader follows: every key given must match, and events of the whole
-    school (no scope keys: a policy change) reach every scope. Empty: the whole school."""
+    school (no scope keys: a policy change) reach every scope. Empty: the whole school.
+    An import's events (its job's key, no student) reach the school and that import's
+    scope only."""
 
     year_group: int | None = None
     class_code: str | None = None
     student_id: uuid.UUID | None = None
+    import_job_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,20 @@ class Batch:
     horizon: int  # every transaction with a smaller id had ended when this was read
 
 
+def scope_sql(year_group: str, class_code: str, student_id: str, import_job_id: str) -> str:
+    """The scope rule (EventScope) in SQL over events `e`, given the SQL expressions of the
+    scope's keys (typed parameters; NULL: not asked for). The one copy of the rule: the
+    log's reads and the dashboard's "latest event of the scope" both use it."""
+    return (
+        "((e.student_id IS NULL AND e.class_code IS NULL AND e.year_group IS NULL"
+        " AND e.import_job_id IS NULL)"
+        f" OR (({year_group} IS NULL OR e.year_group = {year_group})"
+        f" AND ({class_code} IS NULL OR e.class_code = {class_code})"
+        f" AND ({student_id} IS NULL OR e.student_id = {student_id})"
+        f" AND ({import_job_id} IS NULL OR e.import_job_id = {import_job_id})))"
+    )
+
+
 # One statement: the horizon (transactions older than every one still running have all
 # ended: the snapshot's xmin), whether the log still holds the reader's position, and the
 # events after it within the horizon, the scope and the topics. Keyed by the
@@ -181,14 +199,13 @@ LEFT JOIN LATERAL (
     WHERE h.held AND e.org_id = $1 AND e.txid < h.horizon
       AND (e.txid, e.id) > ($2::bigint, $3::bigint)
       AND ($6::text[] IS NULL OR e.topic = ANY($6::text[]))
-      AND ((e.student_id IS NULL AND e.class_code IS NULL AND e.year_group IS NULL)
-           OR (($7::smallint IS NULL OR e.year_group = $7::smallint)
-               AND ($8::text IS NULL OR e.class_code = $8::text)
-               AND ($9::uuid IS NULL OR e.student_id = $9::uuid)))
+      AND {scope}
     ORDER BY e.txid, e.id
     LIMIT $5
 ) AS e ON true
-ORDER BY e.txid, e.id"""
+ORDER BY e.txid, e.id""".format(
+    scope=scope_sql("$7::smallint", "$8::text", "$9::uuid", "$10::uuid")
+)
 
 _START = Position(-1, -1)  # before every event
 
@@ -226,6 +243,7 @@ async def read_after(
                     scope.year_group,
                     scope.class_code,
                     scope.student_id,
+                    scope.import_job_id,
                 ),
             )
         ],

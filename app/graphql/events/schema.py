@@ -8,6 +8,8 @@ event's loaders are its own, shared by all the subscribers it reaches."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
@@ -32,10 +34,12 @@ from app.graphql.events.types import (
     StudentEvent,
     scope_of,
 )
+from app.graphql.imports.types import ImportJob, load_job
 from app.graphql.permissions import ALL_ROLES, STAFF, allow, roles_note
 from app.graphql.relay import parse_id
 from app.graphql.risk.types import RiskFactor
 from app.graphql.students.types import Student
+from app.imports.models import FINISHED
 from app.metrics import EVENTS_DELIVERED, SUBSCRIPTIONS
 from app.orgs.models import Role
 
@@ -168,6 +172,55 @@ class Subscription:
         topics = [Topic.INCIDENT_LOGGED.value]
         async for d in _follow(info, "incidentLogged", scope_of(scope), topics=topics, since=since):
             yield _shared(d, _incident_event)
+
+    @strawberry.subscription(
+        permission_classes=[allow(*STAFF)],
+        description="An import's job as it runs: now, then after every batch, until it ends "
+        f"(the subscription then completes). {roles_note(*STAFF)}",
+    )
+    async def import_progress(
+        self, info: Info, job_id: Annotated[strawberry.ID, limited_argument(C.GlobalId)]
+    ) -> AsyncGenerator[ImportJob, None]:
+        raw = parse_id(job_id, "ImportJob", "jobId")
+        job = await load_job(info, raw)
+        if job is None:
+            raise ServiceError.single("jobId", "import not found", ErrorCode.NOT_FOUND)
+        yield job
+        if job.model.status in FINISHED:
+            return
+        # The job's row is the truth and each event only says "look again": a pump follows
+        # the job's events, and the job is read again after each (or after a quiet spell,
+        # in case its last batch committed before the feed was joined).
+        changed = asyncio.Event()
+
+        async def pump() -> None:
+            scope = EventScope(import_job_id=raw)
+            topics = [Topic.IMPORT_PROGRESS.value]
+            async for _d in _follow(info, "importProgress", scope, topics=topics, since=None):
+                changed.set()
+
+        pumping = asyncio.create_task(pump())
+        quiet = max(1.0, 2 * info.context.settings.live_poll_seconds)
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(quiet):
+                        await changed.wait()
+                changed.clear()
+                if pumping.done():
+                    pumping.result()  # its error, if it ended with one
+                fresh = await load_job(info, raw)
+                if fresh is None:  # pragma: no cover - a job is never deleted
+                    return
+                if fresh.model.updated_at != job.model.updated_at:
+                    job = fresh
+                    yield job
+                if job.model.status in FINISHED:
+                    return
+        finally:
+            pumping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pumping
 
     @strawberry.subscription(
         permission_classes=[allow(*ALL_ROLES)],
