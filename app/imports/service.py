@@ -15,10 +15,10 @@ import logging
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -243,3 +243,69 @@ def job_key(job_id: uuid.UUID, attempts: int) -> str:
     """arq's job id for a run of the import: one per attempt, since arq keeps a finished
     job's id (and refuses it) until its result expires."""
     return f"import:{job_id}:{attempts}"
+
+
+@dataclass(frozen=True)
+class Stats:
+    jobs: int
+    succeeded: int
+    partial: int
+    failed: int
+    rolled_back: int
+    running: int
+    rows_processed: int
+    rows_failed: int
+    rows_per_second: float | None  # processed rows over the finished jobs' running time
+    median_seconds: float | None
+
+    @property
+    def success_rate(self) -> float | None:
+        """SUCCEEDED among the jobs that ended (PARTIAL and FAILED are not successes)."""
+        ended = self.succeeded + self.partial + self.failed
+        return round(self.succeeded / ended, 4) if ended else None
+
+
+_STATS = text(
+    """
+SELECT count(*),
+       count(*) FILTER (WHERE status = 'SUCCEEDED'),
+       count(*) FILTER (WHERE status = 'PARTIAL'),
+       count(*) FILTER (WHERE status = 'FAILED'),
+       count(*) FILTER (WHERE status = 'ROLLED_BACK'),
+       count(*) FILTER (WHERE status IN ('QUEUED', 'RUNNING')),
+       coalesce(sum(processed), 0),
+       coalesce(sum(failed), 0),
+       sum(processed) FILTER (WHERE finished_at IS NOT NULL AND started_at IS NOT NULL)
+         / nullif(sum(extract(epoch FROM finished_at - started_at))
+                  FILTER (WHERE finished_at IS NOT NULL AND started_at IS NOT NULL), 0),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at))
+         FILTER (WHERE finished_at IS NOT NULL AND started_at IS NOT NULL)
+FROM import_jobs
+WHERE org_id = :org_id AND created_at >= :start AND created_at < :end AND NOT dry_run
+"""
+)
+
+
+async def stats(
+    session: AsyncSession, *, org_id: uuid.UUID, start: datetime, end: datetime
+) -> Stats:
+    """AttendlyV1's import KPIs over the jobs created in [start, end): one statement."""
+    if end <= start:
+        raise ServiceError.single("to", "to must be after from", ErrorCode.OUT_OF_RANGE)
+    row = (await session.execute(_STATS, {"org_id": org_id, "start": start, "end": end})).one()
+    jobs, succeeded, partial, failed, rolled_back, running, processed, rejected = (
+        int(v) for v in row[:8]
+    )
+    rate, median = row[8], row[9]
+    return Stats(
+        jobs=jobs,
+        succeeded=succeeded,
+        partial=partial,
+        failed=failed,
+        rolled_back=rolled_back,
+        running=running,
+        rows_processed=processed,
+        rows_failed=rejected,
+        rows_per_second=round(float(rate), 1) if rate is not None else None,
+        median_seconds=round(float(median), 3) if median is not None else None,
+    )

@@ -8,15 +8,17 @@ import io
 import json
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from app.db import Database
 from app.imports import processing
+from app.imports.kinds import ImportKind
 from app.orgs.models import Role
 from tests.conftest import GraphQLClient, Org, Servers
-from tests.imports.test_jobs import STALE
+from tests.imports.test_jobs import STALE, roster_csv, run, start
 from tests.support import inserts_fail
 
 START = """mutation Start($input: StartImportInput!) {
@@ -166,3 +168,38 @@ async def test_an_internal_error_while_starting_is_masked(
 
 def test_job_ids_are_uuids() -> None:
     assert uuid.UUID(int=0)
+
+
+STATS = """query Stats($from: DateTime!, $to: DateTime!) { importStats(from: $from, to: $to) {
+  jobs succeeded partial failed rolledBack running successRate rowsProcessed rowsFailed
+  rowsPerSecond medianDurationSeconds } }"""
+
+
+async def test_import_stats_sum_up_the_period(gql: GraphQLClient, db: Database, org: Org) -> None:
+    await run(db, await start(db, org, ImportKind.ROSTER, ("a.csv", roster_csv(10))))
+    await run(db, await start(db, org, ImportKind.ROSTER, ("b.csv", ROSTER)))  # one bad row
+    await run(db, await start(db, org, ImportKind.ROSTER, ("c.csv", b"")))  # failed
+    await start(db, org, ImportKind.ROSTER, ("d.csv", ROSTER))  # still queued
+    now = datetime.now(UTC)
+    span = {
+        "from": (now - timedelta(hours=1)).isoformat(),
+        "to": (now + timedelta(hours=1)).isoformat(),
+    }
+    stats = (await gql(STATS, span, token=org.token(Role.TEACHER)))["data"]["importStats"]
+    assert {k: stats[k] for k in ("jobs", "succeeded", "partial", "failed", "running")} == {
+        "jobs": 4,
+        "succeeded": 1,
+        "partial": 1,
+        "failed": 1,
+        "running": 1,
+    }
+    assert stats["successRate"] == round(1 / 3, 4)
+    assert (stats["rowsProcessed"], stats["rowsFailed"]) == (13, 1)
+    assert stats["rowsPerSecond"] > 0 and stats["medianDurationSeconds"] >= 0
+    earlier = {
+        "from": (now - timedelta(days=2)).isoformat(),
+        "to": (now - timedelta(days=1)).isoformat(),
+    }
+    assert (await gql(STATS, earlier, token=org.token()))["data"]["importStats"]["jobs"] == 0
+    backwards = await gql(STATS, {"from": span["to"], "to": span["from"]}, token=org.token())
+    assert backwards["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"

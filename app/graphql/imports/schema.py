@@ -4,6 +4,7 @@ job and its rejected rows. ADMIN and INTEGRATION import; TEACHER sees status; AI
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -14,7 +15,7 @@ from app.core.errors import ErrorCode, FieldError, ServiceError
 from app.graphql.context import Info
 from app.graphql.contracts import limited_argument
 from app.graphql.errors import UserError, user_errors
-from app.graphql.imports.types import ImportJob, ImportKind, load_job
+from app.graphql.imports.types import ImportJob, ImportKind, ImportStats, load_job
 from app.graphql.mutations import Refused, in_transaction
 from app.graphql.permissions import STAFF, allow, roles_note
 from app.graphql.queries import read
@@ -33,6 +34,10 @@ from app.orgs.models import Role
 
 IMPORTERS = (Role.ADMIN, Role.INTEGRATION)
 READ_CHUNK = 1 << 20
+
+
+Instant = Annotated[datetime, limited_argument(C.Instant)]
+From = Annotated[datetime, limited_argument(C.Instant, name="from")]
 
 
 @strawberry.input(description="Files to import, all of one kind.")
@@ -86,6 +91,16 @@ class ImportQueries:
         org_id = info.context.actor.org_id
         page = await read(info, lambda s: service.list_page(s, org_id=org_id, page=request))
         return connection_from_page(page, ImportJob.from_model)
+
+    @strawberry.field(
+        permission_classes=[allow(*STAFF)],
+        description="Import KPIs (success rate, rows per second, median duration) over the "
+        "jobs started from `from` to `to`. " + roles_note(*STAFF),
+    )
+    async def import_stats(self, info: Info, from_: From, to: Instant) -> ImportStats:
+        org_id = info.context.actor.org_id
+        found = await read(info, lambda s: service.stats(s, org_id=org_id, start=from_, end=to))
+        return ImportStats.from_stats(found)
 
 
 @strawberry.type

@@ -133,3 +133,38 @@ async def load_job(info: Info, job_id: uuid.UUID) -> ImportJob | None:
         return None
     job = await read(info, lambda s: service.get(s, org_id=actor.org_id, job_id=job_id))
     return ImportJob.from_model(job) if job is not None else None
+
+
+@strawberry.type(description="Import KPIs over the jobs started in a period (dry runs aside).")
+class ImportStats:
+    jobs: int
+    succeeded: int
+    partial: int
+    failed: int
+    rolled_back: int
+    running: int = strawberry.field(description="Queued or running.")
+    success_rate: float | None = strawberry.field(
+        description="SUCCEEDED among the jobs that ended (null: none ended)."
+    )
+    rows_processed: int
+    rows_failed: int
+    rows_per_second: float | None = strawberry.field(
+        description="Rows processed per second of the ended jobs' running time."
+    )
+    median_duration_seconds: float | None
+
+    @classmethod
+    def from_stats(cls, s: service.Stats) -> ImportStats:
+        return cls(
+            jobs=s.jobs,
+            succeeded=s.succeeded,
+            partial=s.partial,
+            failed=s.failed,
+            rolled_back=s.rolled_back,
+            running=s.running,
+            success_rate=s.success_rate,
+            rows_processed=s.rows_processed,
+            rows_failed=s.rows_failed,
+            rows_per_second=s.rows_per_second,
+            median_duration_seconds=s.median_seconds,
+        )
