@@ -7,14 +7,15 @@ the chronic-absence band needs policy.risk.min_enrolled_days recorded days.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Executable, func, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Executable, String, bindparam, cast, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attendance.models import AttendanceCategory, AttendanceCode, AttendanceDay
@@ -190,9 +191,8 @@ async def save_days(
     rows = [latest[key] for key in sorted(latest)]
     stored: dict[tuple[uuid.UUID, date], AttendanceDay] = {}
     changes: list[tuple[AttendanceDay, dict[str, Any] | None]] = []
-    per_statement = _MAX_PARAMETERS // len(rows[0]) if rows else 1
-    for start in range(0, len(rows), per_statement):
-        for row in await session.execute(_upsert_days(rows[start : start + per_statement])):
+    if rows:
+        for row in await session.execute(_UPSERT_DAYS, _day_arrays(rows)):
             saved: AttendanceDay = row[0]
             stored[(saved.student_id, saved.day)] = saved
             changes.append((saved, audit.before_upsert(AttendanceDay, row._mapping)))
@@ -233,17 +233,64 @@ def stored_values(day: DayInput, result: DayClassification) -> dict[str, Any]:
 _DAY_IDENTITY = {"id", "org_id", "student_id", "day"}
 
 
-def _upsert_days(rows: list[dict[str, Any]]) -> Executable:
-    stmt = insert(AttendanceDay).values(rows)
-    replaced = {name: stmt.excluded[name] for name in rows[0] if name not in _DAY_IDENTITY}
+# The recorded columns, in the order the batch's arrays are bound.
+_DAY_COLUMNS = (
+    "id",
+    "org_id",
+    "student_id",
+    "day",
+    "all_day_code",
+    "period_codes",
+    "scheduled_periods",
+    "present_periods",
+    "daily_status",
+    "percentage",
+    "excused_periods",
+    "unexcused_periods",
+    "tardy_periods",
+    "suspension_periods",
+    "truancy_periods",
+    "source",
+)
+
+
+def _build_upsert_days() -> Executable:
+    """One statement for a batch of any size, built (and so compiled and prepared) once:
+    the batch comes as one array per column, unnested into rows. (A multi-row VALUES list
+    is a new statement for each batch size, with a bind per value: compiling a 1,000-day
+    batch cost more than running it.)"""
+    table = AttendanceDay.__table__
+    arrays = [
+        bindparam(name, type_=ARRAY(String if name == "period_codes" else table.c[name].type))
+        for name in _DAY_COLUMNS
+    ]
+    rows = func.unnest(*arrays).table_valued(*_DAY_COLUMNS).render_derived(with_types=False)
+    source = select(
+        *(
+            cast(rows.c[name], JSONB) if name == "period_codes" else rows.c[name]
+            for name in _DAY_COLUMNS
+        )
+    )
+    stmt = insert(AttendanceDay).from_select([table.c[name] for name in _DAY_COLUMNS], source)
+    replaced = {name: stmt.excluded[name] for name in _DAY_COLUMNS if name not in _DAY_IDENTITY}
     return (
         stmt.on_conflict_do_update(
             index_elements=[AttendanceDay.student_id, AttendanceDay.day],
             set_={**replaced, "updated_at": func.now()},
         )
         .returning(AttendanceDay, *_OLD_DAY)
-        .execution_options(populate_existing=True)
+        .execution_options(populate_existing=True, dml_strategy="orm")
     )
+
+
+_UPSERT_DAYS = _build_upsert_days()
+
+
+def _day_arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {
+        name: [json.dumps(r[name]) if name == "period_codes" else r[name] for r in rows]
+        for name in _DAY_COLUMNS
+    }
 
 
 def _to_summary(row: Sequence[Any]) -> AttendanceSummary:
