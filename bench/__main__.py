@@ -13,6 +13,8 @@ thresholds; the figures are ratios against floors measured in the same run.
 - The SQL statements each request runs (in-process, counted).
 - Live fan-out (bench.fanout): 1,000 + 200 WebSocket subscribers while logIncident streams
   in, beside a raw broadcaster round trip; `python -m bench.fanout` runs it alone.
+- Attendance imports (bench.imports) of 10,000 and 100,000 rows through a real worker,
+  beside COPY of the same file; `python -m bench.imports` runs it alone.
 Every server (API, floors, peer) is its own process on a loopback port, and the load comes
 from another (bench.load: wrk when installed). Each run's answer is checked first.
 """
@@ -31,7 +33,7 @@ import httpx
 from sqlalchemy import event, select
 
 from app.graphql.relay import to_global_id
-from bench import fanout, load
+from bench import fanout, imports, load
 from bench.demo import SECRET, Demo, Server, api_server, demo_school
 
 CLASS = "8B"
@@ -236,8 +238,10 @@ async def main(peers: bool) -> None:
                     f"{api.url}/graphql", logs, auth, WRITE_CONNECTIONS
                 )
 
-        # Live fan-out last (bench.fanout): its own servers, the same database.
+        # Live fan-out (bench.fanout): its own servers, the same database.
         live = await fanout.run(demo, port + 2)
+        # Imports last (bench.imports): a real worker, 10k and 100k attendance rows.
+        imported = await imports.run(demo)
 
         one = compiled["workers_1"]
         summary: dict[str, Any] = {}
@@ -302,6 +306,19 @@ async def main(peers: bool) -> None:
                 "api_over_raw_p50": ratio(api_w, raw_w, "p50_ms"),
             }
         summary["live_fanout"] = live["summary"]
+        summary["attendance_import"] = [
+            {
+                k: run[k]
+                for k in (
+                    "rows",
+                    "seconds",
+                    "rows_per_s",
+                    "import_over_copy",
+                    "worker_rss_peak_mib",
+                )
+            }
+            for run in imported["attendance"]
+        ]
         results.update(
             summary=summary,
             statements=counts,
@@ -310,6 +327,7 @@ async def main(peers: bool) -> None:
             floors=floors,
             writes=writes,
             fanout=live,
+            imports=imported,
             **({"postgraphile5": peer} if peer else {}),
         )
         print(json.dumps(results, indent=2))

@@ -21,6 +21,7 @@ from app.imports.models import ImportJob, ImportRowError, ImportStatus
 from app.orgs.models import Role
 from app.students.models import Student
 from tests.conftest import Org, Servers, make_org
+from tests.imports.test_formats import ELA_DOMAINS, MATH_DOMAINS, iready, make_csv, sheet
 from tests.support import inserts_fail
 
 STALE = timedelta(seconds=60)
@@ -332,3 +333,22 @@ async def test_a_period_code_error_names_its_column_and_a_header_only_file_fails
     header_only = await start(db, org, ImportKind.ATTENDANCE, ("h.csv", b"Student ID,Date\n"))
     assert (await run(db, header_only)).status is ImportStatus.FAILED
     assert [e.code for e in await errors_of(db, org, header_only)] == ["NO_DATA_ROWS"]
+
+
+async def test_realistic_exports_of_several_hundred_rows_land_whole(db: Database, org: Org) -> None:
+    """The parsing tests' messy files (BOMs, odd headers, quoted newlines, cp1252, a column
+    of no use), end to end: a 300-row sheet roster, then ELA and Math diagnostics for them."""
+    rows = sheet(300)
+    rows[1:] = [[f"S{i}", *row[1:]] for i, row in enumerate(rows[1:])]  # ids i-Ready knows
+    roster = make_csv(rows, ";").encode("cp1252")
+    job = await run(db, await start(db, org, ImportKind.ROSTER, ("sis.csv", roster)))
+    assert (job.status, job.inserted, job.failed) == (ImportStatus.SUCCEEDED, 300, 0)
+    files = (
+        ("ela.csv", iready("Reading", ELA_DOMAINS, 300, "Reading Comprehension: ")),
+        ("math.csv", iready("Math", MATH_DOMAINS, 300)),
+    )
+    diagnostics = await run(db, await start(db, org, ImportKind.IREADY, *files))
+    assert diagnostics.status is ImportStatus.SUCCEEDED
+    assert (diagnostics.processed, diagnostics.inserted, diagnostics.failed) == (600, 600, 0)
+    again = await run(db, await start(db, org, ImportKind.IREADY, *files))
+    assert (again.inserted, again.updated) == (0, 0)
