@@ -10,6 +10,7 @@ from app.imports.models import (
     ImportFile,
     ImportFileChunk,
     ImportJob,
+    ImportKey,
     ImportRowError,
 )
 from app.incidents.models import Incident
@@ -29,6 +30,7 @@ __all__ = [
     "ImportFile",
     "ImportFileChunk",
     "ImportJob",
+    "ImportKey",
     "ImportRowError",
     "Incident",
     "Intervention",

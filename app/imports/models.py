@@ -145,3 +145,20 @@ class ImportChange(OrgOwned, Base):
     entity_id: Mapped[uuid.UUID] = mapped_column(nullable=False)
     student_id: Mapped[uuid.UUID | None] = mapped_column()  # whose risk to recompute
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+
+
+class ImportKey(OrgOwned, Base):
+    """A key (a student and day, say) an import has taken, and the row that last had it: a
+    later row with the same key replaces it, and the earlier one is reported. Kept in the
+    database, not in the worker's memory, so memory stays flat whatever the file's size
+    and a resumed job still knows the keys of its committed batches; deleted when the job
+    ends."""
+
+    __tablename__ = "import_keys"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    file: Mapped[str] = mapped_column(String(255), nullable=False)
+    row: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 import asyncpg
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +31,7 @@ from app.imports.models import (
     ImportFile,
     ImportFileChunk,
     ImportJob,
+    ImportKey,
     ImportRowError,
     ImportStatus,
 )
@@ -158,7 +159,7 @@ async def _run_file(
     db: Database, job: ImportJob, actor: Principal, item: _Opened, after: int, batch_size: int
 ) -> None:
     fmt, table = open_format(job.kind, item.file.name, _chunks(item.spool))
-    seen: dict[Any, int] = {}  # a record's key -> the row that last had it (duplicates)
+    seen = apply.Keys(job.org_id, job.id)  # duplicates: the keys the job has taken
     batch: list[Row] = []
     for row in table.rows():
         if row.number <= after:
@@ -186,7 +187,7 @@ async def _batch(
     fmt: Format,
     table: Table,
     rows: list[Row],
-    seen: dict[Any, int],
+    seen: apply.Keys,
 ) -> None:
     records: list[Any] = []
     errors: list[RowError] = []
@@ -242,54 +243,48 @@ async def _commit_batch(
     rows: list[Row],
     skipped: int,
     failed_rows: set[int],
-    seen: dict[Any, int],
+    seen: apply.Keys,
     header: apply.Header,
 ) -> None:
-    seen_before = dict(seen)
-    try:
-        async with db.transaction(job.org_id) as session:
-            if job.dry_run:  # everything checked and counted, then undone
-                nested = await session.begin_nested()
-                outcome = await apply.apply(
-                    session, actor=actor, job=job, records=records, seen=seen, header=header
-                )
-                await nested.rollback()
-            else:
-                outcome = await apply.apply(
-                    session, actor=actor, job=job, records=records, seen=seen, header=header
-                )
-            await _record_errors(session, job, parse_errors + outcome.errors)
-            if outcome.changes and not job.dry_run:
-                await session.execute(
-                    insert(ImportChange),
-                    [
-                        {
-                            "org_id": job.org_id,
-                            "job_id": job.id,
-                            "entity": c.entity,
-                            "entity_id": c.entity_id,
-                            "student_id": c.student_id,
-                            "before": c.before,
-                        }
-                        for c in outcome.changes
-                    ],
-                )
-            failed = len(failed_rows | outcome.failed_rows)
-            counts = {
-                "processed": len(rows),
-                "inserted": outcome.inserted,
-                "updated": outcome.updated,
-                "unchanged": outcome.unchanged,
-                "skipped": skipped + outcome.superseded,
-                "failed": failed,
-                "created_students": outcome.created_students,
-            }
-            values: dict[str, Any] = {k: getattr(ImportJob, k) + v for k, v in counts.items()}
-            job_row = await _progress(session, job, **values, resume_row=rows[-1].number)
-    except BaseException:
-        seen.clear()
-        seen.update(seen_before)
-        raise
+    async with db.transaction(job.org_id) as session:
+        if job.dry_run:  # everything checked and counted, then undone
+            nested = await session.begin_nested()
+            outcome = await apply.apply(
+                session, actor=actor, job=job, records=records, seen=seen, header=header
+            )
+            await nested.rollback()
+        else:
+            outcome = await apply.apply(
+                session, actor=actor, job=job, records=records, seen=seen, header=header
+            )
+        await _record_errors(session, job, parse_errors + outcome.errors)
+        if outcome.changes and not job.dry_run:
+            await session.execute(
+                insert(ImportChange),
+                [
+                    {
+                        "org_id": job.org_id,
+                        "job_id": job.id,
+                        "entity": c.entity,
+                        "entity_id": c.entity_id,
+                        "student_id": c.student_id,
+                        "before": c.before,
+                    }
+                    for c in outcome.changes
+                ],
+            )
+        failed = len(failed_rows | outcome.failed_rows)
+        counts = {
+            "processed": len(rows),
+            "inserted": outcome.inserted,
+            "updated": outcome.updated,
+            "unchanged": outcome.unchanged,
+            "skipped": skipped + outcome.superseded,
+            "failed": failed,
+            "created_students": outcome.created_students,
+        }
+        values: dict[str, Any] = {k: getattr(ImportJob, k) + v for k, v in counts.items()}
+        job_row = await _progress(session, job, **values, resume_row=rows[-1].number)
     for outcome_name, n in (
         ("inserted", outcome.inserted),
         ("updated", outcome.updated),
@@ -300,19 +295,6 @@ async def _commit_batch(
         if n:
             IMPORT_ROWS.labels(job.kind.value, outcome_name).inc(n)
     _copy(job_row, job)
-
-
-async def _apply(
-    session: AsyncSession,
-    actor: Principal,
-    job: ImportJob,
-    records: list[Any],
-    seen: dict[Any, int],
-    header: apply.Header,
-) -> apply.Outcome:
-    return await apply.apply(
-        session, actor=actor, job=job, records=records, seen=seen, header=header
-    )
 
 
 async def _record_errors(session: AsyncSession, job: ImportJob, errors: list[RowError]) -> None:
@@ -377,6 +359,8 @@ async def _finish(
 ) -> ImportJob:
     async with db.transaction(job.org_id) as session:
         await _record_errors(session, job, problems)
+        # The job's keys served its duplicates; a rollback or a report does not need them.
+        await session.execute(delete(ImportKey).where(ImportKey.job_id == job.id))
         if problems:
             status = ImportStatus.FAILED
         else:

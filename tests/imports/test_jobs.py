@@ -352,3 +352,30 @@ async def test_realistic_exports_of_several_hundred_rows_land_whole(db: Database
     assert (diagnostics.processed, diagnostics.inserted, diagnostics.failed) == (600, 600, 0)
     again = await run(db, await start(db, org, ImportKind.IREADY, *files))
     assert (again.inserted, again.updated) == (0, 0)
+
+
+async def test_a_key_repeated_in_a_later_batch_or_file_replaces_and_reports_the_earlier(
+    db: Database, org: Org
+) -> None:
+    first = b"Student ID,Name\nD1,Ann\nD2,Bob\nD3,Cy\nD4,Di\nD1,Ann Later\n"  # D1: rows 2, 6
+    second = b"Student ID,Name\nD2,Bob Again\n"  # D2 again, in another file
+    job_id = await start(db, org, ImportKind.ROSTER, ("a.csv", first), ("b.csv", second))
+    job = await run(db, job_id, batch_size=2)  # rows 2 and 6 in different batches
+    duplicates = [
+        (e.file, e.row, e.message)
+        for e in await errors_of(db, org, job_id)
+        if e.code == "DUPLICATE"
+    ]
+    assert [(f, r) for f, r, _ in duplicates] == [("a.csv", 2), ("a.csv", 3)]
+    assert "row 6" in duplicates[0][2] and "row 2 of b.csv" in duplicates[1][2]
+    assert (job.status, job.failed) == (ImportStatus.SUCCEEDED, 0)  # reported, not failed
+    assert (await students_of_names(db, org))[:2] == ["Ann Later", "Bob Again"]
+    async with db.transaction(org.id) as session:  # the job's keys are gone with it
+        left = await session.execute(text("SELECT count(*) FROM import_keys"))
+        assert left.scalar() == 0
+
+
+async def students_of_names(db: Database, org: Org) -> list[str]:
+    async with db.transaction(org.id) as session:
+        rows = await session.execute(select(Student.name).order_by(Student.external_id))
+        return list(rows.scalars())

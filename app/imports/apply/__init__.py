@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.imports.apply.attendance import attendance_days
-from app.imports.apply.common import Change, Header, Outcome, latest_of
+from app.imports.apply.common import Change, Header, Keys, Outcome, latest_of
 from app.imports.apply.diagnostics import diagnostics
 from app.imports.apply.incidents import historical_incidents, incident_client_id
 from app.imports.apply.roster import roster
 from app.imports.kinds import ImportKind
 from app.imports.models import ImportJob
 
-__all__ = ["Change", "Header", "Outcome", "apply", "incident_client_id", "latest_of"]
+__all__ = ["Change", "Header", "Keys", "Outcome", "apply", "incident_client_id", "latest_of"]
 
 
 async def apply(
@@ -31,7 +31,7 @@ async def apply(
     actor: Principal,
     job: ImportJob,
     records: Sequence[Any],
-    seen: dict[Any, int],
+    seen: Keys,
     header: Header,
 ) -> Outcome:
     if not records:

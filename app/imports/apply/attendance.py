@@ -19,6 +19,7 @@ from app.core.errors import ServiceError
 from app.imports.apply.common import (
     Change,
     Header,
+    Keys,
     Outcome,
     latest_of,
     students_by_external_id,
@@ -38,11 +39,11 @@ async def attendance_days(
     *,
     actor: Principal,
     records: Sequence[AttendanceRecord],
-    seen: dict[Any, int],
+    seen: Keys,
     header: Header,
 ) -> Outcome:
     out = Outcome()
-    latest = latest_of(records, lambda r: (r.external_id, r.day), seen, out)
+    latest = await latest_of(session, records, lambda r: (r.external_id, r.day), seen, out)
     stored = await students_by_external_id(session, actor.org_id, {r.external_id for r in latest})
     # Students the roster does not know yet are created (and counted) from the file.
     missing: dict[str, str] = {}

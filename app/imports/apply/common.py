@@ -8,7 +8,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ErrorCode, FieldError
@@ -105,45 +105,72 @@ def base_field(field_name: str | None) -> str | None:
     return last.split("[")[0].split(".")[0]
 
 
-def latest_of(
-    records: Sequence[R], key: Callable[[R], Hashable], seen: dict[Any, int], out: Outcome
+# The batch's keys taken for the job, in one statement: a key an earlier batch (or file) of
+# the job had comes back with that row, which the later one replaces.
+_TAKE_KEYS = text(
+    "INSERT INTO import_keys (org_id, job_id, key, file, row)"
+    " SELECT :org_id, :job_id, k.key, k.file, k.row"
+    " FROM unnest(CAST(:keys AS text[]), CAST(:files AS text[]), CAST(:rows AS int[]))"
+    " AS k(key, file, row)"
+    " ON CONFLICT (job_id, key) DO UPDATE SET file = excluded.file, row = excluded.row"
+    " RETURNING old.file, old.row, import_keys.row"
+)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The job whose keys a batch takes (see ImportKey)."""
+
+    org_id: uuid.UUID
+    job_id: uuid.UUID
+
+
+async def latest_of(
+    session: AsyncSession,
+    records: Sequence[R],
+    key: Callable[[R], Hashable],
+    keys: Keys,
+    out: Outcome,
 ) -> list[R]:
     """The records of the batch, one per key: the later row wins; the earlier one is
-    reported (DUPLICATE). A key seen in an earlier batch of this file is reported too (its
-    row was written then, and this one replaces it)."""
+    reported (DUPLICATE). A key an earlier batch of the job had is reported too (its row
+    was written then, and this one replaces it)."""
     winners: dict[Hashable, R] = {}
     for record in records:
         k = key(record)
         earlier = winners.get(k)
         if earlier is not None:
             out.superseded += 1
-            out.errors.append(_duplicate(earlier, record))
-        elif k in seen:
-            out.errors.append(
-                RowError(
-                    seen[k],
-                    None,
-                    None,
-                    f"row {seen[k]} was replaced by row {record.row}, which has the same key "
-                    "(the later row wins)",
-                    ErrorCode.DUPLICATE,
-                    record.file,
-                )
-            )
+            out.errors.append(_duplicate(earlier.file, earlier.row, record))
         winners[k] = record
-        seen[k] = record.row
+    if winners:
+        latest = list(winners.values())
+        taken = await session.execute(
+            _TAKE_KEYS,
+            {
+                "org_id": keys.org_id,
+                "job_id": keys.job_id,
+                "keys": [repr(k) for k in winners],
+                "files": [r.file for r in latest],
+                "rows": [r.row for r in latest],
+            },
+        )
+        by_row = {r.row: r for r in latest}
+        for old_file, old_row, row in taken:
+            if old_row is not None:
+                out.errors.append(_duplicate(old_file, old_row, by_row[row]))
     return list(winners.values())
 
 
-def _duplicate(earlier: Any, later: Any) -> RowError:
+def _duplicate(file: str, row: int, later: Any) -> RowError:
+    where = f"row {later.row}" + (f" of {later.file}" if later.file != file else "")
     return RowError(
-        earlier.row,
+        row,
         None,
         None,
-        f"row {earlier.row} is replaced by row {later.row}, which has the same key "
-        "(the later row wins)",
+        f"row {row} is replaced by {where}, which has the same key (the later row wins)",
         ErrorCode.DUPLICATE,
-        earlier.file,
+        file,
     )
 
 

@@ -17,6 +17,7 @@ from app.auth.principal import Principal
 from app.imports.apply.common import (
     Change,
     Header,
+    Keys,
     Outcome,
     latest_of,
     students_by_external_id,
@@ -51,12 +52,14 @@ async def diagnostics(
     *,
     actor: Principal,
     records: Sequence[IreadyRecord],
-    seen: dict[Any, int],
+    seen: Keys,
     header: Header,
 ) -> Outcome:
     """Unmapped students are reported, not created (a diagnostic names no one we can add)."""
     out = Outcome()
-    latest = latest_of(records, lambda r: (r.external_id, r.subject, r.taken_on), seen, out)
+    latest = await latest_of(
+        session, records, lambda r: (r.external_id, r.subject, r.taken_on), seen, out
+    )
     stored = await students_by_external_id(session, actor.org_id, {r.external_id for r in latest})
     valid: list[tuple[assessments.AssessmentData, dict[str, Any]]] = []
     for record in latest:

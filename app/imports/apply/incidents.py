@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +12,7 @@ from app.core.errors import ServiceError
 from app.imports.apply.common import (
     Change,
     Header,
+    Keys,
     Outcome,
     latest_of,
     students_by_external_id,
@@ -48,13 +48,15 @@ async def historical_incidents(
     *,
     actor: Principal,
     records: Sequence[IncidentRecord],
-    seen: dict[Any, int],
+    seen: Keys,
     header: Header,
 ) -> Outcome:
     """Through the console's own journey (strikes, house points, risk, events), one row at
     a time, each in a savepoint: a refused row leaves the others standing."""
     out = Outcome()
-    latest = latest_of(records, lambda r: incident_client_id(actor.org_id, r), seen, out)
+    latest = await latest_of(
+        session, records, lambda r: incident_client_id(actor.org_id, r), seen, out
+    )
     stored = await students_by_external_id(session, actor.org_id, {r.external_id for r in latest})
     for record in sorted(latest, key=lambda r: r.occurred_at):
         student = stored.get(record.external_id)

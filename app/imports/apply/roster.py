@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +12,7 @@ from app.core.errors import ServiceError
 from app.imports.apply.common import (
     Change,
     Header,
+    Keys,
     Outcome,
     latest_of,
     students_by_external_id,
@@ -29,11 +29,11 @@ async def roster(
     *,
     actor: Principal,
     records: Sequence[RosterRecord],
-    seen: dict[Any, int],
+    seen: Keys,
     header: Header,
 ) -> Outcome:
     out = Outcome()
-    latest = latest_of(records, lambda r: r.external_id, seen, out)
+    latest = await latest_of(session, records, lambda r: r.external_id, seen, out)
     stored = await students_by_external_id(session, actor.org_id, {r.external_id for r in latest})
     todo: list[tuple[RosterRecord, students.StudentData]] = []
     for record in latest:
