@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -215,6 +215,15 @@ class RedisHints(_Listening):
             raise ConnectionError("broadcast server unreachable")
         await self._publisher.publish(channel, message)
 
+    async def publish_many(self, messages: Sequence[tuple[str, str]]) -> None:
+        """Every (channel, message) in one round trip (a pipeline, not a transaction)."""
+        if not self.connected:
+            raise ConnectionError("broadcast server unreachable")
+        async with self._publisher.pipeline(transaction=False) as pipe:
+            for channel, message in messages:
+                pipe.publish(channel, message)
+            await pipe.execute()
+
     async def disconnect(self) -> None:
         await super().disconnect()
         await self._publisher.aclose()
@@ -301,6 +310,19 @@ class PostgresHints(_Listening):
             "SELECT pg_notify($1, $2)", _pg_channel(channel), str(message), timeout=self.timeout
         )
 
+    async def publish_many(self, messages: Sequence[tuple[str, str]]) -> None:
+        """Every (channel, message) in one statement."""
+        for channel, message in messages[:1]:
+            await self.publish(channel, message)  # opens the pool, or fails fast
+        if len(messages) > 1:
+            assert self._pool is not None
+            await self._pool.execute(
+                "SELECT pg_notify(c, m) FROM unnest($1::text[], $2::text[]) AS u(c, m)",
+                [_pg_channel(c) for c, _ in messages[1:]],
+                [m for _, m in messages[1:]],
+                timeout=self.timeout,
+            )
+
     async def disconnect(self) -> None:
         await super().disconnect()
         if self._pool is not None:
@@ -328,6 +350,16 @@ class HintBroadcast(Broadcast):
     @property
     def connected(self) -> bool:
         return bool(getattr(self.backend, "connected", False))
+
+    async def publish_many(self, messages: Sequence[tuple[str, str]]) -> None:
+        """Every (channel, message) at once where the backend can (ours: one round trip),
+        else one by one."""
+        many = getattr(self.backend, "publish_many", None)
+        if many is not None:
+            await many(messages)
+            return
+        for channel, message in messages:
+            await self.publish(channel, message)
 
     async def wait_connected(self, seconds: float) -> bool:
         """Whether the listener is up, waiting at most `seconds` for it (a server that is
