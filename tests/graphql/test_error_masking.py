@@ -72,6 +72,9 @@ MUTATIONS: dict[str, str] = {
         "mutation($v: ID!, $n: String) { updateIntervention(input: {id: $v, notes: $n}) "
         "{ intervention { id } errors { code } } }"
     ),
+    "rollbackImport": (
+        "mutation($j: ID!) { rollbackImport(id: $j) { job { id } errors { code } } }"
+    ),
     "updateOrgPolicy": (
         "mutation { updateOrgPolicy(input: {housePoints: {positive: 2}}) { errors { code } } }"
     ),
@@ -98,6 +101,13 @@ LEAKS = (
 MULTIPART = {"startImport"}
 
 
+async def _finished_import(db: Any, org: Org) -> Any:
+    from app.imports.kinds import ImportKind
+    from tests.imports.test_jobs import roster_csv, run, start
+
+    return (await run(db, await start(db, org, ImportKind.ROSTER, ("r.csv", roster_csv(2))))).id
+
+
 def test_every_mutation_is_covered() -> None:
     assert set(schema._schema.mutation_type.fields) == set(MUTATIONS) | MULTIPART, (
         "add the new mutation to MUTATIONS"
@@ -121,6 +131,7 @@ async def test_internal_errors_are_masked_in_every_mutation(
         "v": created["data"]["createIntervention"]["intervention"]["id"],
         "n": SECRET_NOTE,
         "d": date.today().isoformat(),
+        "j": to_global_id("ImportJob", await _finished_import(db, org)),
     }
     answers = {}
     async with inserts_fail(servers, org.id, "audit_log"):
