@@ -78,3 +78,6 @@ class WorkerSettings:
     job_serializer = staticmethod(queue.serialize)
     job_deserializer = staticmethod(queue.deserialize)
     max_jobs = 10
+    # `arq workers.settings.WorkerSettings --check` (or a container's health check) reads
+    # the worker's health key, written this often.
+    health_check_interval = 60

@@ -284,6 +284,8 @@ def _build_upsert_days() -> Executable:
 
 
 _UPSERT_DAYS = _build_upsert_days()
+# What a record writes of an existing day (an import's rollback puts these back).
+RECORDED_COLUMNS = tuple(c for c in _DAY_COLUMNS if c not in _DAY_IDENTITY)
 
 
 def _day_arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:

@@ -22,10 +22,14 @@ from sqlalchemy import delete, exists, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.assessments.models import Assessment
+from app.attendance import service as attendance
 from app.attendance.models import AttendanceDay
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core.errors import ErrorCode, ServiceError
+from app.events import service as events
+from app.events.service import Topic
+from app.imports import service
 from app.imports.models import ImportChange, ImportJob, ImportStatus
 from app.incidents import flows as incident_flows
 from app.incidents.models import Incident
@@ -39,23 +43,7 @@ _RESTORED = {
         Student,
         ("name", "class_code", "year_group", "campus", "support_level", "support_notes"),
     ),
-    "attendance_days": (
-        AttendanceDay,
-        (
-            "all_day_code",
-            "period_codes",
-            "scheduled_periods",
-            "present_periods",
-            "daily_status",
-            "percentage",
-            "excused_periods",
-            "unexcused_periods",
-            "tardy_periods",
-            "suspension_periods",
-            "truancy_periods",
-            "source",
-        ),
-    ),
+    "attendance_days": (AttendanceDay, attendance.RECORDED_COLUMNS),
     "assessments": (
         Assessment,
         (
@@ -140,6 +128,16 @@ async def rollback(session: AsyncSession, *, actor: Principal, job_id: uuid.UUID
                 reason=f"import {job.id} rolled back",
             )
             voided += 1
+    # Every student whose record the import changed hears of it, before any of them goes.
+    touched = {c.student_id for c in changes if c.student_id is not None}
+    await events.record(
+        session,
+        org_id=actor.org_id,
+        topic=Topic.STUDENT_CHANGED,
+        students={
+            sid: {"change": "import.rollback", "importJobId": str(job.id)} for sid in touched
+        },
+    )
     created = [c.entity_id for c in changes if c.entity == "students" and c.before is None]
     kept = 0
     if created:
@@ -160,8 +158,9 @@ async def rollback(session: AsyncSession, *, actor: Principal, job_id: uuid.UUID
         deleted += len(removed)
     else:
         removed = set()
-    touched = {c.student_id for c in changes if c.student_id is not None} - removed
-    await risk.recompute(session, actor=actor, student_ids=touched, trigger="import.rollback")
+    await risk.recompute(
+        session, actor=actor, student_ids=touched - removed, trigger="import.rollback"
+    )
     job.status = ImportStatus.ROLLED_BACK
     await session.execute(
         update(ImportJob)
@@ -169,6 +168,13 @@ async def rollback(session: AsyncSession, *, actor: Principal, job_id: uuid.UUID
         .values(status=ImportStatus.ROLLED_BACK, rolled_back_at=text("now()"))
     )
     await session.refresh(job)
+    await events.record(
+        session,
+        org_id=actor.org_id,
+        topic=Topic.IMPORT_PROGRESS,
+        import_job_id=job.id,
+        payload=service.progress(job),
+    )
     await audit.record(session, actor=actor, action="import.rollback", entity=job, before=before)
     return RolledBack(job, restored, deleted, voided, kept)
 

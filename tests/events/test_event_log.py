@@ -14,7 +14,7 @@ from app.graphql.relay import to_global_id
 from app.orgs.models import Role
 from tests.conftest import GraphQLClient, Org, Servers, make_org
 from tests.factories import log, make_student
-from tests.graphql.test_error_masking import MUTATIONS
+from tests.graphql.test_error_masking import MUTATIONS, finished_import
 from tests.support import inserts_fail
 
 # The topics each mutation writes (logIncident's risk.changed only when the tier moves).
@@ -32,7 +32,17 @@ TOPICS: dict[str, set[str]] = {
     "createIntervention": {"intervention.changed"},
     "updateIntervention": {"intervention.changed"},
     "updateOrgPolicy": {"org.policy_changed"},
+    # The students of the import it undoes, and the job's own progress.
+    "rollbackImport": {"student.changed", "import.progress"},
 }
+
+
+async def _students_of(db: Any, org: Org) -> dict[str, Any]:
+    from app.students.models import Student
+
+    async with db.transaction(org.id) as session:
+        rows = await session.execute(select(Student.external_id, Student.id))
+        return {e: i for e, i in rows}
 
 
 async def _events(db: Any, org: Org, after: int = 0) -> list[Event]:
@@ -60,7 +70,9 @@ async def test_each_mutation_writes_its_events_scoped_to_the_student(
         "v": created["data"]["createIntervention"]["intervention"]["id"],
         "n": "a note that must not travel in an event",
         "d": date.today().isoformat(),
+        "j": to_global_id("ImportJob", await finished_import(db, org)),
     }
+    imported = set((await _students_of(db, org)).values()) - {student.id}
     for mutation, document in MUTATIONS.items():
         before = await _events(db, org)
         last = before[-1].id if before else 0
@@ -71,10 +83,12 @@ async def test_each_mutation_writes_its_events_scoped_to_the_student(
         assert {e.topic for e in written} - {"risk.changed"} == TOPICS[mutation], mutation
         for event in written:
             assert "a note that must not travel" not in str(event.payload), mutation
-            if event.topic == "org.policy_changed":
+            if event.topic in ("org.policy_changed", "import.progress"):
                 assert event.student_id is None and event.class_code is None
             elif event.student_id == student.id:
                 assert (event.class_code, event.year_group) == ("EV1", 8), mutation
+            elif mutation == "rollbackImport":  # the import's own students
+                assert event.student_id in imported, mutation
             else:  # upsertStudent's own new student
                 assert mutation == "upsertStudent", mutation
         assert all(e.txid > 0 for e in written)

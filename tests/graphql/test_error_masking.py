@@ -101,7 +101,7 @@ LEAKS = (
 MULTIPART = {"startImport"}
 
 
-async def _finished_import(db: Any, org: Org) -> Any:
+async def finished_import(db: Any, org: Org) -> Any:
     from app.imports.kinds import ImportKind
     from tests.imports.test_jobs import roster_csv, run, start
 
@@ -131,7 +131,7 @@ async def test_internal_errors_are_masked_in_every_mutation(
         "v": created["data"]["createIntervention"]["intervention"]["id"],
         "n": SECRET_NOTE,
         "d": date.today().isoformat(),
-        "j": to_global_id("ImportJob", await _finished_import(db, org)),
+        "j": to_global_id("ImportJob", await finished_import(db, org)),
     }
     answers = {}
     async with inserts_fail(servers, org.id, "audit_log"):
