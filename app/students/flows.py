@@ -29,7 +29,7 @@ async def upsert_students(
 ) -> list[tuple[Student, bool]]:
     """`upsert_student` for many (an import's batch): the students created are evaluated
     together, once, at the end."""
-    results = [await service.upsert(session, actor=actor, data=data) for data in items]
+    results = await service.upsert_many(session, actor=actor, items=items)
     created = [student for student, new in results if new]
     if created:
         await risk.recompute(

@@ -6,9 +6,11 @@ import enum
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final, Literal, TypeAlias, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Executable, Select, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -155,31 +157,74 @@ async def upsert(
     """Create or update a student by external SIS id, in one statement that cannot race: a
     concurrent upsert of the same id waits on the row lock, then updates. Omitted fields keep
     their value. Returns (student, created)."""
-    values = validate(data)
-    insert = pg_insert(Student).values(id=uuid.uuid4(), org_id=actor.org_id, **values)
-    changes: dict[str, Any] = {k: insert.excluded[k] for k in values if k != "external_id"}
-    stmt = (
-        insert.on_conflict_do_update(
+    ((student, created),) = await upsert_many(session, actor=actor, items=[data])
+    return student, created
+
+
+async def upsert_many(
+    session: AsyncSession, *, actor: Principal, items: Sequence[StudentData]
+) -> list[tuple[Student, bool]]:
+    """`upsert` for many (an import's batch), in one statement per set of given fields
+    (a file's rows all give the same), each audited and announced, in item order. A later
+    item with the same external id wins. Items are validated as `upsert` validates."""
+    values = [validate(data) for data in items]
+    latest: dict[str, dict[str, Any]] = {}
+    for v in values:
+        latest[v["external_id"]] = v
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for v in latest.values():
+        shapes.setdefault(tuple(sorted(v)), []).append(v)
+    saved: dict[str, tuple[Student, dict[str, Any] | None]] = {}
+    for columns, rows in shapes.items():
+        rows.sort(key=lambda r: r["external_id"])  # concurrent batches lock in one order
+        params: dict[str, Any] = {
+            "id": [uuid.uuid4() for _ in rows],
+            "org_id": [actor.org_id] * len(rows),
+            **{c: [r[c] for r in rows] for c in columns},
+        }
+        for row in await session.execute(_upsert_statement(columns), params):
+            student: Student = row[0]
+            saved[student.external_id] = (student, audit.before_upsert(Student, row._mapping))
+    created = [(s, None) for s, before in saved.values() if before is None]
+    updated = [(s, before) for s, before in saved.values() if before is not None]
+    await audit.record_many(session, actor=actor, action="student.create", changes=created)
+    await audit.record_many(session, actor=actor, action="student.update", changes=updated)
+    await events.record(
+        session,
+        org_id=actor.org_id,
+        topic=Topic.STUDENT_CHANGED,
+        students={
+            s.id: {"change": "create" if before is None else "update"}
+            for s, before in saved.values()
+        },
+    )
+    out = []
+    for v in values:
+        student, before = saved[v["external_id"]]
+        out.append((student, before is None))
+    return out
+
+
+@lru_cache(maxsize=32)
+def _upsert_statement(columns: tuple[str, ...]) -> Executable:
+    """The batch upsert for one set of given columns: built (compiled, prepared) once, the
+    batch bound as an array per column and unnested (see attendance's _UPSERT_DAYS)."""
+    table = Student.__table__
+    names = ("id", "org_id", *columns)
+    arrays = [bindparam(n, type_=ARRAY(table.c[n].type)) for n in names]
+    rows = func.unnest(*arrays).table_valued(*names).render_derived(with_types=False)
+    stmt = pg_insert(Student).from_select(
+        [table.c[n] for n in names], select(*(rows.c[n] for n in names))
+    )
+    changes: dict[str, Any] = {c: stmt.excluded[c] for c in columns if c != "external_id"}
+    return (
+        stmt.on_conflict_do_update(
             index_elements=[Student.org_id, Student.external_id],
             set_={**changes, "updated_at": func.now()},
         )
         .returning(Student, *_OLD)
-        .execution_options(populate_existing=True)
+        .execution_options(populate_existing=True, dml_strategy="orm")
     )
-    row = (await session.execute(stmt)).one()
-    student: Student = row[0]
-    old = row._mapping
-    before = audit.before_upsert(Student, old)
-    created = before is None
-    await audit.record(
-        session,
-        actor=actor,
-        action="student.create" if created else "student.update",
-        entity=student,
-        before=before,
-    )
-    await _changed(session, student, "create" if created else "update")
-    return student, created
 
 
 async def _changed(session: AsyncSession, student: Student, change: str) -> None:
