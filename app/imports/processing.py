@@ -125,21 +125,25 @@ async def process(
                 )
             ).scalars()
         )
-    with contextlib.ExitStack() as stack:
-        opened = []
-        for file in files:
-            spool = await _spool(db, job, file)
-            stack.callback(spool.close)
-            opened.append(_Opened(file, spool))
-        problems = _file_problems(job, opened)
-        if problems:
-            return await _finish(db, job, actor, problems, started)
-        for position, item in enumerate(opened):
-            if position < job.resume_file:
-                continue
-            after = job.resume_row if position == job.resume_file else 1
-            await _run_file(db, job, actor, item, after, batch_size)
-    return await _finish(db, job, actor, [], started)
+    try:
+        with contextlib.ExitStack() as stack:
+            opened = []
+            for file in files:
+                spool = await _spool(db, job, file)
+                stack.callback(spool.close)
+                opened.append(_Opened(file, spool))
+            problems = _file_problems(job, opened)
+            if problems:
+                return await _finish(db, job, actor, problems, started)
+            for position, item in enumerate(opened):
+                if position < job.resume_file:
+                    continue
+                after = job.resume_row if position == job.resume_file else 1
+                await _run_file(db, job, actor, item, after, batch_size)
+        return await _finish(db, job, actor, [], started)
+    except LostClaim:
+        log.warning("import %s: another worker has taken it over; this run stops", job.id)
+        return None
 
 
 def _file_problems(job: ImportJob, opened: Sequence[_Opened]) -> list[RowError]:
@@ -172,11 +176,13 @@ async def _run_file(
         await _batch(db, job, actor, item.file, fmt, table, batch, seen)
     async with db.transaction(job.org_id) as session:  # the file is done: on to the next
         job.resume_file, job.resume_row = item.file.position + 1, 1
-        await session.execute(
+        moved = await session.execute(
             update(ImportJob)
-            .where(ImportJob.id == job.id)
+            .where(ImportJob.id == job.id, ImportJob.attempts == job.attempts)
             .values(resume_file=job.resume_file, resume_row=1, heartbeat_at=func.now())
         )
+        if not moved.rowcount:  # type: ignore[attr-defined]
+            raise LostClaim(str(job.id))
 
 
 async def _batch(
@@ -317,16 +323,24 @@ async def _record_errors(session: AsyncSession, job: ImportJob, errors: list[Row
         )
 
 
+class LostClaim(Exception):
+    """Another worker has claimed the job (this one went silent for longer than the stale
+    time): this run stops, and its uncommitted batch is rolled back."""
+
+
 async def _progress(session: AsyncSession, job: ImportJob, **values: Any) -> ImportJob:
-    """The job's row with `values` written (its heartbeat too), and its progress event."""
-    row: ImportJob = (
+    """The job's row with `values` written (its heartbeat too), and its progress event;
+    LostClaim when the job is no longer this run's (its claim is the attempt it made)."""
+    row: ImportJob | None = (
         await session.execute(
             update(ImportJob)
-            .where(ImportJob.id == job.id)
+            .where(ImportJob.id == job.id, ImportJob.attempts == job.attempts)
             .values(**values, heartbeat_at=func.now())
             .returning(ImportJob)
         )
-    ).scalar_one()
+    ).scalar_one_or_none()
+    if row is None:
+        raise LostClaim(str(job.id))
     await events.record(
         session,
         org_id=job.org_id,

@@ -379,3 +379,33 @@ async def students_of_names(db: Database, org: Org) -> list[str]:
     async with db.transaction(org.id) as session:
         rows = await session.execute(select(Student.name).order_by(Student.external_id))
         return list(rows.scalars())
+
+
+async def test_a_run_whose_job_another_worker_claimed_stops_and_writes_no_more(
+    db: Database, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker silent past the stale time loses its claim; when it wakes, its next batch
+    is rolled back and it stops, so the two never write the same rows."""
+    from app.imports import apply
+
+    job_id = await start(db, org, ImportKind.ROSTER, ("r.csv", roster_csv(250)))
+    original, calls = apply.apply, 0
+
+    async def claimed_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # another worker claims the job while this one works
+            async with db.admin_transaction() as session:
+                await session.execute(
+                    update(ImportJob)
+                    .where(ImportJob.id == job_id)
+                    .values(attempts=ImportJob.attempts + 1)
+                )
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(apply, "apply", claimed_meanwhile)
+    assert await processing.process(db, job_id, batch_size=100, stale=STALE) is None
+    async with db.transaction(org.id) as session:
+        job = (await session.execute(select(ImportJob).where(ImportJob.id == job_id))).scalar_one()
+    assert (job.status, job.processed, job.attempts) == (ImportStatus.RUNNING, 100, 2)
+    assert await count(db, org, Student) == 100  # the second batch was rolled back
