@@ -62,7 +62,9 @@ class WorkerSettings:
         recompute_risk,
         # An import's batches commit as they go: a timeout or a killed worker loses at most
         # one batch, and the sweep (or arq's retry) resumes it after the last committed one.
-        func(run_import, timeout=3600, max_tries=5),
+        # keep_result=0: arq would refuse a job id whose result it keeps (an hour by
+        # default), and the sweep hands a job out again under the id of its attempt.
+        func(run_import, timeout=3600, max_tries=5, keep_result=0),
     ]
     cron_jobs = [
         cron(risk_sweep, minute={0, 15, 30, 45}, unique=True, timeout=600, run_at_startup=True),

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
+from app.core.errors import ErrorCode
 from app.db import Database
 from app.events import service as events
 from app.events.service import Topic
@@ -36,6 +37,7 @@ from app.imports.models import (
     ImportStatus,
 )
 from app.imports.reading import FileProblem, Row, Table
+from app.logs import log_internal
 from app.metrics import IMPORT_JOBS, IMPORT_ROWS, IMPORT_SECONDS
 from app.orgs.models import Org, Role
 
@@ -72,6 +74,9 @@ async def _claim(db: Database, job_id: uuid.UUID, stale: timedelta) -> tuple[Imp
             return None
         org = (await session.execute(select(Org).where(Org.id == claimed.org_id))).scalar_one()
         return claimed, org
+
+
+MAX_ATTEMPTS = 5  # runs of one job (workers killed under it each time): then it fails
 
 
 @dataclass
@@ -115,6 +120,17 @@ async def process(
     actor = Principal(
         sub=job.created_by, role=Role(job.created_role), org_id=org.id, org_slug=org.slug
     )
+    if job.attempts > MAX_ATTEMPTS:
+        gave_up = RowError(
+            0,
+            None,
+            None,
+            f"the import's worker stopped {MAX_ATTEMPTS} times without finishing it (killed, "
+            "or out of memory): the rows committed before stay",
+            ErrorCode.INTERNAL_SERVER_ERROR,
+            "",
+        )
+        return await _finish(db, job, actor, [gave_up], started)
     async with db.transaction(org.id) as session:
         files = list(
             (
@@ -125,6 +141,9 @@ async def process(
                 )
             ).scalars()
         )
+    # The heartbeat goes on while a batch runs, however long it takes: only a dead (or
+    # frozen) worker goes silent long enough to lose the job.
+    beating = asyncio.create_task(_beat(db, job, stale.total_seconds() / 3))
     try:
         with contextlib.ExitStack() as stack:
             opened = []
@@ -144,6 +163,30 @@ async def process(
     except LostClaim:
         log.warning("import %s: another worker has taken it over; this run stops", job.id)
         return None
+    except Exception as exc:
+        # A bug or a lasting fault: the job ends FAILED with the error's id (the detail,
+        # without any row's content, is in the log), never RUNNING forever.
+        error_id = log_internal(exc, where=f"import {job.id}")
+        return await _finish(db, job, actor, [_internal(job, error_id)], started)
+    finally:
+        beating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beating
+
+
+async def _beat(db: Database, job: ImportJob, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            async with db.transaction(job.org_id) as session:
+                await session.execute(
+                    update(ImportJob)
+                    .where(ImportJob.id == job.id, ImportJob.attempts == job.attempts)
+                    # updated_at as it was: a beat is no change to the job's figures
+                    .values(heartbeat_at=func.now(), updated_at=ImportJob.updated_at)
+                )
+        except Exception as exc:  # a blip: the next beat, or the batch's commit, says more
+            log.warning("import %s: heartbeat not written (%s)", job.id, type(exc).__name__)
 
 
 def _file_problems(job: ImportJob, opened: Sequence[_Opened]) -> list[RowError]:
@@ -311,9 +354,9 @@ async def _record_errors(session: AsyncSession, job: ImportJob, errors: list[Row
                 {
                     "org_id": job.org_id,
                     "job_id": job.id,
-                    "file": e.file,
+                    "file": e.file[:255],
                     "row": e.row or None,  # 0: the file itself
-                    "column": e.column,
+                    "column": e.column[:255] if e.column else e.column,
                     "value": e.value,
                     "message": e.message,
                     "code": e.code.value,
@@ -368,13 +411,37 @@ def _copy(source: ImportJob, target: ImportJob) -> None:
         setattr(target, name, getattr(source, name))
 
 
+def _internal(job: ImportJob, error_id: str) -> RowError:
+    return RowError(
+        0,
+        None,
+        None,
+        f"the import stopped on an internal error (errorId {error_id}); the rows committed "
+        "before it stay: roll the import back, or import the file again",
+        ErrorCode.INTERNAL_SERVER_ERROR,
+        "",
+    )
+
+
 async def _finish(
-    db: Database, job: ImportJob, actor: Principal, problems: list[RowError], started: datetime
+    db: Database,
+    job: ImportJob,
+    actor: Principal,
+    problems: list[RowError],
+    started: datetime,
 ) -> ImportJob:
     async with db.transaction(job.org_id) as session:
         await _record_errors(session, job, problems)
-        # The job's keys served its duplicates; a rollback or a report does not need them.
+        # The job's keys served its duplicates, its files' bytes its run: neither is needed
+        # by a rollback or a report, and an upload does not stay in the database for good.
         await session.execute(delete(ImportKey).where(ImportKey.job_id == job.id))
+        await session.execute(
+            delete(ImportFileChunk).where(
+                ImportFileChunk.file_id.in_(
+                    select(ImportFile.id).where(ImportFile.job_id == job.id)
+                )
+            )
+        )
         if problems:
             status = ImportStatus.FAILED
         else:

@@ -88,11 +88,11 @@ async def rollback(session: AsyncSession, *, actor: Principal, job_id: uuid.UUID
     ).scalar_one_or_none()
     if job is None:
         raise ServiceError.single("id", "no such import", ErrorCode.NOT_FOUND)
-    if job.status not in (ImportStatus.SUCCEEDED, ImportStatus.PARTIAL):
+    if job.status not in (ImportStatus.SUCCEEDED, ImportStatus.PARTIAL, ImportStatus.FAILED):
         raise ServiceError.single(
             "id",
             f"an import that is {job.status.value} cannot be rolled back "
-            "(only a SUCCEEDED or PARTIAL one)",
+            "(only one that has ended: SUCCEEDED, PARTIAL, or FAILED part-way)",
             ErrorCode.CONFLICT,
         )
     if job.dry_run:
@@ -119,15 +119,31 @@ async def rollback(session: AsyncSession, *, actor: Principal, job_id: uuid.UUID
                 delete(model).where(model.org_id == actor.org_id, model.id.in_(ids))
             )
             deleted += result.rowcount or 0  # type: ignore[attr-defined]
-    for change in changes:
-        if change.entity == "incidents":
+    logged = [c.entity_id for c in changes if c.entity == "incidents"]
+    still_standing = set(
+        (
+            await session.execute(
+                select(Incident.id).where(
+                    Incident.org_id == actor.org_id,
+                    Incident.id.in_(logged),
+                    Incident.voided_at.is_(None),
+                )
+            )
+        ).scalars()
+    )
+    for incident_id in logged:
+        if incident_id in still_standing:  # one voided since by a teacher stays as it is
             await incident_flows.void_incident(
-                session,
-                actor=actor,
-                incident_id=change.entity_id,
-                reason=f"import {job.id} rolled back",
+                session, actor=actor, incident_id=incident_id, reason=f"import {job.id} rolled back"
             )
             voided += 1
+    if logged:
+        # Their rows' ids are free again: importing the file anew logs them anew.
+        await session.execute(
+            update(Incident)
+            .where(Incident.org_id == actor.org_id, Incident.id.in_(logged))
+            .values(client_id=None, client_fingerprint=None)
+        )
     # Every student whose record the import changed hears of it, before any of them goes.
     touched = {c.student_id for c in changes if c.student_id is not None}
     await events.record(

@@ -4,6 +4,7 @@ write, file-level failures writing nothing, dry runs, and resume after a failed 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -20,9 +21,8 @@ from app.imports.kinds import ImportKind
 from app.imports.models import ImportJob, ImportRowError, ImportStatus
 from app.orgs.models import Role
 from app.students.models import Student
-from tests.conftest import Org, Servers, make_org
+from tests.conftest import Org, make_org
 from tests.imports.test_formats import ELA_DOMAINS, MATH_DOMAINS, iready, make_csv, sheet
-from tests.support import inserts_fail
 
 STALE = timedelta(seconds=60)
 
@@ -188,14 +188,28 @@ async def test_a_dry_run_reports_what_would_change_and_writes_nothing(
 
 
 async def test_a_job_resumes_after_its_last_committed_batch(
-    db: Database, org: Org, servers: Servers
+    db: Database, org: Org, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from app.imports import apply
+
     data = roster_csv(350)
     job_id = await start(db, org, ImportKind.ROSTER, ("roster.csv", data))
-    # The third batch (rows 202..301) fails as a bug or a full disk would make it fail.
-    async with inserts_fail(servers, org.id, "students", "NEW.external_id = 'S00250'"):
-        with pytest.raises(Exception, match="injected fault"):
-            await run(db, job_id)
+    # The worker stops in the third batch (rows 202..301), as a killed or shut-down worker
+    # does: its task is cancelled there (a SIGKILLed process: tests/imports/test_worker.py).
+    original, calls = apply.apply, 0
+
+    async def stopped_in_third_batch(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        result = await original(*args, **kwargs)
+        if calls == 3:
+            raise asyncio.CancelledError
+        return result
+
+    monkeypatch.setattr(apply, "apply", stopped_in_third_batch)
+    with pytest.raises(asyncio.CancelledError):
+        await run(db, job_id)
+    monkeypatch.setattr(apply, "apply", original)
     async with db.transaction(org.id) as session:
         job = (await session.execute(select(ImportJob).where(ImportJob.id == job_id))).scalar_one()
         assert (job.status, job.resume_row, job.inserted) == (ImportStatus.RUNNING, 201, 200)
@@ -409,3 +423,48 @@ async def test_a_run_whose_job_another_worker_claimed_stops_and_writes_no_more(
         job = (await session.execute(select(ImportJob).where(ImportJob.id == job_id))).scalar_one()
     assert (job.status, job.processed, job.attempts) == (ImportStatus.RUNNING, 100, 2)
     assert await count(db, org, Student) == 100  # the second batch was rolled back
+
+
+async def test_a_bug_in_a_batch_ends_the_job_failed_with_an_error_id_not_running(
+    db: Database, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.imports import apply
+
+    job_id = await start(db, org, ImportKind.ROSTER, ("r.csv", roster_csv(250)))
+    original, calls = apply.apply, 0
+
+    async def broken_second_batch(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("a bug")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(apply, "apply", broken_second_batch)
+    job = await run(db, job_id)
+    assert (job.status, job.processed) == (ImportStatus.FAILED, 100)  # batch one stays
+    (error,) = await errors_of(db, org, job_id)
+    assert error.code == "INTERNAL_SERVER_ERROR" and "errorId" in error.message
+    async with db.transaction(org.id) as session:  # the upload's bytes are gone with the run
+        chunks = await session.execute(text("SELECT count(*) FROM import_file_chunks"))
+        assert chunks.scalar() == 0
+
+
+async def test_a_job_whose_workers_keep_dying_fails_after_its_attempts(
+    db: Database, org: Org
+) -> None:
+    job_id = await start(db, org, ImportKind.ROSTER, ("r.csv", roster_csv(3)))
+    async with db.admin_transaction() as session:
+        await session.execute(
+            update(ImportJob)
+            .where(ImportJob.id == job_id)
+            .values(
+                status=ImportStatus.RUNNING,
+                attempts=processing.MAX_ATTEMPTS,
+                heartbeat_at=func.now() - text("interval '1 hour'"),
+            )
+        )
+    job = await run(db, job_id)
+    assert (job.status, job.processed) == (ImportStatus.FAILED, 0)
+    (error,) = await errors_of(db, org, job_id)
+    assert "stopped 5 times" in error.message

@@ -107,3 +107,32 @@ async def test_rollback_is_for_importers_of_the_same_org(
     (error,) = elsewhere["data"]["rollbackImport"]["errors"]
     assert error["code"] == "NOT_FOUND"
     assert len(await students_of(db, org)) == 2
+
+
+async def test_a_teacher_voided_incident_does_not_block_the_rollback_and_a_reimport_logs_anew(
+    gql: GraphQLClient, db: Database, org: Org
+) -> None:
+    from app.incidents import flows
+
+    await run(db, await start(db, org, ImportKind.ROSTER, ("r.csv", roster_csv(1))))
+    when = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+    data = incidents_csv(
+        [
+            ("S00000", f"{when} 09:00", "Positive", "Helpful"),
+            ("S00000", f"{when} 10:00", "Negative", "Late"),
+        ]
+    )
+    job = await run(db, await start(db, org, ImportKind.INCIDENTS, ("i.csv", data)))
+    async with db.transaction(org.id) as session:
+        first = (
+            (await session.execute(select(Incident).order_by(Incident.occurred_at)))
+            .scalars()
+            .first()
+        )
+        assert first is not None
+        await flows.void_incident(session, actor=org.principal(), incident_id=first.id, reason="x")
+    body = await gql(ROLLBACK, {"id": to_global_id("ImportJob", job.id)}, token=org.token())
+    done = body["data"]["rollbackImport"]
+    assert done["errors"] == [] and done["voided"] == 1
+    again = await run(db, await start(db, org, ImportKind.INCIDENTS, ("i.csv", data)))
+    assert (again.inserted, again.unchanged) == (2, 0)  # logged anew, not taken for the old
