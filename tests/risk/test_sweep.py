@@ -45,8 +45,9 @@ async def test_negatives_that_age_out_of_the_window_lower_the_tier(db: Database,
     assert (await _student(db, org, student.id)).risk_tier == 2
     history = await _history(db, org, student.id)
 
-    # Two days later nothing was written, but the three negatives are 8 days old.
-    later = now + timedelta(days=2)
+    # Two days later (at noon, so that the look 15 minutes on never crosses a midnight,
+    # which makes every student due) nothing was written, but the negatives are 7.5+ days old.
+    later = (now + timedelta(days=2)).replace(hour=12, minute=0, second=0, microsecond=0)
     (result,) = await scheduled.sweep(db, org_slug=org.slug, now=later)
     assert result.evaluated == 1 and result.changed == 1
     fresh = await _student(db, org, student.id)
