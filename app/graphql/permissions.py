@@ -20,6 +20,7 @@ from app.orgs.models import Role
 ALL_ROLES = (Role.ADMIN, Role.TEACHER, Role.AIDE, Role.INTEGRATION)
 STAFF = (Role.ADMIN, Role.TEACHER, Role.INTEGRATION)  # everyone but aides
 TEACHING = (Role.ADMIN, Role.TEACHER)
+IMPORTERS = (Role.ADMIN, Role.INTEGRATION)  # imports, and so file uploads
 
 # The metadata key of an input field's write roles (see `guarded`).
 WRITE_ROLES = "write_roles"

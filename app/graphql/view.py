@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -43,6 +44,7 @@ from app.graphql.compiled.extension import encode_response
 from app.graphql.compiled.http import FastReads, is_json_post
 from app.graphql.context import Context
 from app.graphql.events.encoding import message_text
+from app.graphql.permissions import IMPORTERS
 from app.graphql.sockets import LegacyWSHandler, TransportWSHandler, bounded_messages
 from app.logs import current_request
 from app.queue import JobQueue
@@ -50,6 +52,16 @@ from app.ratelimit import RateLimiter
 
 JSON = "application/json"
 PREFLIGHT_HEADERS = ("graphql-require-preflight", "apollo-require-preflight")
+# How many uploads (startImport's files) one process reads at a time.
+UPLOADS_AT_ONCE = 4
+
+
+def _is_multipart(request: Request) -> bool:
+    return request.method == "POST" and request.headers.get("content-type", "").lower().startswith(
+        "multipart/"
+    )
+
+
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -237,6 +249,7 @@ class GraphQLView(GraphQL[Context, None]):
             multipart_uploads_enabled=True,
         )
         self.queue = queue
+        self._uploads_at_once = asyncio.Semaphore(UPLOADS_AT_ONCE)
         self.settings = settings
         self.live = live
         self.db = db
@@ -266,6 +279,8 @@ class GraphQLView(GraphQL[Context, None]):
                 principal = await self.authorize(request)
                 request.state.principal = principal
                 response = await self.fast_reads.answer(request, principal, media_type)
+            elif _is_multipart(request):
+                response = await self._upload(request, media_type)
             if response is None:
                 response = await self.run(request)
         except HTTPException as exc:
@@ -293,6 +308,22 @@ class GraphQLView(GraphQL[Context, None]):
         finally:
             await request.close()  # a multipart request's spooled files, read or not
         await response(scope, receive, send)
+
+    async def _upload(self, request: Request, media_type: str) -> Response:
+        """A multipart request (file uploads) is for the roles that may upload, checked
+        before the form is read: no one else can make the API spool a file to disk. At most
+        UPLOADS_AT_ONCE are read at a time in this process; the rest wait."""
+        principal = await self.authorize(request)
+        request.state.principal = principal
+        if principal.role not in IMPORTERS:
+            return error_response(
+                "File uploads (startImport) are for roles " + ", ".join(r.value for r in IMPORTERS),
+                403,
+                media_type,
+                code="FORBIDDEN",
+            )
+        async with self._uploads_at_once:
+            return await self.run(request)
 
     # --- auth -------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from app.graphql.contracts import limited_argument
 from app.graphql.errors import UserError, user_errors
 from app.graphql.imports.types import ImportJob, ImportKind, ImportStats, load_job
 from app.graphql.mutations import Refused, in_transaction
-from app.graphql.permissions import STAFF, allow, roles_note
+from app.graphql.permissions import IMPORTERS, STAFF, allow, roles_note
 from app.graphql.queries import read
 from app.graphql.relay import (
     After,
@@ -30,9 +30,7 @@ from app.graphql.relay import (
     parse_id,
 )
 from app.imports import flows, rollback, service
-from app.orgs.models import Role
 
-IMPORTERS = (Role.ADMIN, Role.INTEGRATION)
 READ_CHUNK = 1 << 20
 
 
