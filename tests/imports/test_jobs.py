@@ -132,7 +132,7 @@ async def test_attendance_creates_missing_students_and_reports_bad_rows_by_numbe
     job = await run(db, await start(db, org, ImportKind.ATTENDANCE, ("sis.csv", data)))
     assert job.status is ImportStatus.PARTIAL
     assert (job.processed, job.inserted, job.failed, job.skipped) == (7, 3, 3, 1)
-    assert job.created_students == 5  # A1, A2, A4, A5, A6 (A3's row failed before mapping)
+    assert job.created_students == 3  # A1, A2, A6: a rejected row creates no one
     errors = await errors_of(db, org, job.id)
     by_row = {e.row: e for e in errors}
     assert set(by_row) == {3, 4, 5, 6}

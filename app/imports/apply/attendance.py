@@ -34,6 +34,16 @@ from app.students import service as students
 _DAY_IDENTITY = {"id", "org_id", "source", "created_at", "updated_at"}
 
 
+def _day_input(record: AttendanceRecord, student_id: uuid.UUID) -> attendance.DayInput:
+    return attendance.DayInput(
+        student_id=student_id,
+        day=record.day,
+        scheduled_periods=record.scheduled_periods,
+        all_day_code=record.all_day_code,
+        period_codes=record.period_codes,
+    )
+
+
 async def attendance_days(
     session: AsyncSession,
     *,
@@ -44,10 +54,28 @@ async def attendance_days(
 ) -> Outcome:
     out = Outcome()
     latest = await latest_of(session, records, lambda r: (r.external_id, r.day), seen, out)
-    stored = await students_by_external_id(session, actor.org_id, {r.external_id for r in latest})
+    policy = await orgs.get_policy(session, org_id=actor.org_id)
+    codes = await attendance.code_table(session, org_id=actor.org_id)
+    now = datetime.now(UTC)
+    # The days' own rules first (no student needed): a rejected row creates no one.
+    checked: list[tuple[AttendanceRecord, attendance.DayClassification]] = []
+    for record in latest:
+        day = _day_input(record, uuid.UUID(int=0))
+        errors = attendance.day_errors(record.day, policy=policy, now=now, path="day")
+        try:
+            result = attendance.classify_day(day, codes)
+        except ServiceError as exc:
+            errors += exc.errors
+        if errors:
+            out.reject(record, errors, header)
+        else:
+            checked.append((record, result))
+    stored = await students_by_external_id(
+        session, actor.org_id, {r.external_id for r, _ in checked}
+    )
     # Students the roster does not know yet are created (and counted) from the file.
     missing: dict[str, str] = {}
-    for record in latest:
+    for record, _ in checked:
         if record.external_id not in stored:
             missing.setdefault(record.external_id, record.name or record.external_id)
     if missing:
@@ -64,28 +92,10 @@ async def attendance_days(
             if new:
                 out.created_students += 1
                 out.changes.append(Change("students", student.id, student.id, None))
-
-    policy = await orgs.get_policy(session, org_id=actor.org_id)
-    codes = await attendance.code_table(session, org_id=actor.org_id)
-    now = datetime.now(UTC)
     valid: list[tuple[AttendanceRecord, attendance.DayInput, dict[str, Any]]] = []
-    for record in latest:
-        day = attendance.DayInput(
-            student_id=stored[record.external_id].id,
-            day=record.day,
-            scheduled_periods=record.scheduled_periods,
-            all_day_code=record.all_day_code,
-            period_codes=record.period_codes,
-        )
-        errors = attendance.day_errors(record.day, policy=policy, now=now, path="day")
-        try:
-            planned = attendance.stored_values(day, attendance.classify_day(day, codes))
-        except ServiceError as exc:
-            errors += exc.errors
-        if errors:
-            out.reject(record, errors, header)
-            continue
-        valid.append((record, day, planned))
+    for record, result in checked:
+        day = _day_input(record, stored[record.external_id].id)
+        valid.append((record, day, attendance.stored_values(day, result)))
 
     existing: dict[tuple[uuid.UUID, Any], AttendanceDay] = {}
     if valid:
