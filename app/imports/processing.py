@@ -266,8 +266,26 @@ async def _batch(
         except (OperationalError, DBAPIError, OSError, asyncpg.PostgresConnectionError) as exc:
             if attempt == RETRIES - 1 or not _transient(exc):
                 raise
-            log.warning("import %s: batch retried after %s", job.id, type(exc).__name__)
             await asyncio.sleep(0.2 * 2**attempt)
+            if await _committed(db, job, rows[-1].number):
+                return  # the COMMIT went through; only its answer was lost
+            log.warning("import %s: batch retried after %s", job.id, type(exc).__name__)
+
+
+async def _committed(db: Database, job: ImportJob, last_row: int) -> bool:
+    """Whether the batch ending at `last_row` is already in the job's progress (its COMMIT
+    succeeded although the connection failed before saying so): it is then not applied
+    twice. The job is brought up to date with what was committed."""
+    async with db.transaction(job.org_id) as session:
+        row = (
+            await session.execute(
+                select(ImportJob).where(ImportJob.id == job.id, ImportJob.attempts == job.attempts)
+            )
+        ).scalar_one_or_none()
+    if row is None or row.resume_file != job.resume_file or row.resume_row < last_row:
+        return False
+    _copy(row, job)
+    return True
 
 
 def _transient(exc: BaseException) -> bool:

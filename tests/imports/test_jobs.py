@@ -468,3 +468,30 @@ async def test_a_job_whose_workers_keep_dying_fails_after_its_attempts(
     assert (job.status, job.processed) == (ImportStatus.FAILED, 0)
     (error,) = await errors_of(db, org, job_id)
     assert "stopped 5 times" in error.message
+
+
+async def test_a_batch_whose_commit_answer_is_lost_is_not_applied_twice(
+    db: Database, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection fails after COMMIT went through: the retry finds the batch in the
+    job's progress and goes on, instead of counting its rows twice."""
+    from sqlalchemy.exc import OperationalError
+
+    class ConnectionLost(Exception):
+        sqlstate = "08006"  # connection_failure: transient, so the batch would be retried
+
+    original, calls = processing._commit_batch, 0
+
+    async def answer_lost(*args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        await original(*args, **kwargs)
+        if calls == 2:
+            raise OperationalError("COMMIT", {}, ConnectionLost())
+
+    monkeypatch.setattr(processing, "_commit_batch", answer_lost)
+    job_id = await start(db, org, ImportKind.ROSTER, ("r.csv", roster_csv(250)))
+    job = await run(db, job_id)
+    assert calls == 3  # three batches, none run twice
+    assert (job.status, job.processed, job.inserted) == (ImportStatus.SUCCEEDED, 250, 250)
+    assert not [e for e in await errors_of(db, org, job_id) if e.code == "DUPLICATE"]
