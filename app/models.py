@@ -17,6 +17,7 @@ from app.incidents.models import Incident
 from app.interventions.models import Intervention
 from app.orgs.models import Org, User
 from app.risk.models import RiskAssessment
+from app.search.models import Document, Reindex
 from app.students.models import Student
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "AttendanceDay",
     "AuditEntry",
     "Base",
+    "Document",
     "Event",
     "ImportChange",
     "ImportFile",
@@ -35,6 +37,7 @@ __all__ = [
     "Incident",
     "Intervention",
     "Org",
+    "Reindex",
     "RiskAssessment",
     "Student",
     "User",

@@ -29,11 +29,18 @@ def _database_url() -> str:
     return EmbeddedServices(get_settings().data_dir).start().database_url
 
 
+def _include_object(obj: object, name: str | None, type_: str, reflected: bool, *_: object) -> bool:
+    # Search's HNSW indexes are one per embedding model, made when a model is first used
+    # (app.search.service.ensure_vector_index): not in the models' metadata.
+    return not (type_ == "index" and (name or "").startswith("ix_documents_embedding_"))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
+        include_object=_include_object,
         transaction_per_migration=True,
     )
     with context.begin_transaction():

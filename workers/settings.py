@@ -1,5 +1,8 @@
 """arq WorkerSettings. Jobs take ids, not payloads; their state lives in Postgres.
 
+Search (`index_students` after a commit, `index_org` for a reindex) keeps documents fresh;
+`sweep_search` queues every org with a missing or stale document every two minutes.
+
 Imports (`run_import`) process a job's files in committed batches; `sweep_imports` hands
 a job whose worker died (or that the queue lost) to a worker again every minute.
 
@@ -18,6 +21,7 @@ timer.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from arq import cron, func
@@ -30,6 +34,8 @@ from app.events.live import publish_commits
 from app.imports.jobs import run_import, sweep_imports
 from app.logs import configure_logging
 from app.risk.jobs import recompute_risk, risk_sweep
+from app.search.flows import index_after_commit
+from app.search.jobs import index_org, index_students, sweep_search
 
 
 async def ping(ctx: dict[str, Any]) -> str:
@@ -42,6 +48,8 @@ async def startup(ctx: dict[str, Any]) -> None:
         raise RuntimeError("the worker needs DATABASE_URL (or use `schoolgraph worker`)")
     configure_logging(settings.log_format or "json", settings.log_level)
     ctx["db"] = db = Database.connect(settings, settings.database_url)
+    # What the worker's jobs write about students (imports) is indexed for search too.
+    index_after_commit(db, partial(queue.enqueue, ctx["redis"]))
     url = settings.effective_broadcast_url
     if url:
         ctx["broadcast"] = broadcast = publish_commits(db, url, timeout=settings.readiness_timeout)
@@ -65,6 +73,10 @@ class WorkerSettings:
         # keep_result=0: arq would refuse a job id whose result it keeps (an hour by
         # default), and the sweep hands a job out again under the id of its attempt.
         func(run_import, timeout=3600, max_tries=5, keep_result=0),
+        # Search indexing: ids in, stale documents read from Postgres; keep_result=0 so an
+        # org's job id (one at a time) can be queued again as soon as it ends.
+        func(index_students, timeout=600, max_tries=3, keep_result=0),
+        func(index_org, timeout=3600, max_tries=3, keep_result=0),
     ]
     cron_jobs = [
         cron(risk_sweep, minute={0, 15, 30, 45}, unique=True, timeout=600, run_at_startup=True),
@@ -72,6 +84,10 @@ class WorkerSettings:
         cron(purge_events, minute={7}, unique=True, timeout=600),
         # Every minute: imports whose worker died, or that the queue lost.
         cron(sweep_imports, unique=True, timeout=60, run_at_startup=True),
+        # Every two minutes: documents missing or stale (a lost job, a model switch).
+        cron(
+            sweep_search, minute=set(range(0, 60, 2)), unique=True, timeout=120, run_at_startup=True
+        ),
     ]
     on_startup = startup
     on_shutdown = shutdown

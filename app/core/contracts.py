@@ -184,6 +184,7 @@ MonthDay = text("MonthDay", 5)
 GlobalId = text("GlobalId", 200)
 Topic = text("Topic", 64)  # an event topic, e.g. incident.logged
 FileName = text("FileName", 255)  # an uploaded file's name
+SearchQuery = text("SearchQuery", 500)  # what staff type into search
 
 # Numbers (ranges follow the rules, within the columns).
 Points = number("Points", -100, 100)
@@ -196,6 +197,7 @@ Score = number("Score", 0, 999_999)  # numeric(8, 2)
 Percentile = number("Percentile", 1, 99)
 Growth = number("Growth", -1_000, 1_000)
 PageSize = number("PageSize", 0, 1_000)
+SearchFirst = number("SearchFirst", 1, 50)  # search hits per answer
 
 # The org policy's numbers (app.orgs.policy checks the rules between them, e.g. a severe
 # absence threshold above the chronic one).

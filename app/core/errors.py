@@ -33,6 +33,8 @@ class ErrorCode(enum.StrEnum):
     BINARY_FILE = "BINARY_FILE"
     NO_DATA_ROWS = "NO_DATA_ROWS"
     MISSING_COLUMNS = "MISSING_COLUMNS"
+    # Search: the embeddings provider could not embed the query (endpoint down, misconfigured).
+    SEARCH_UNAVAILABLE = "SEARCH_UNAVAILABLE"
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from app.graphql.interventions.types import Intervention
 from app.graphql.orgs.schema import OrgMutations, OrgQueries
 from app.graphql.permissions import ALL_ROLES, STAFF, allow
 from app.graphql.relay import Node, from_global_id
+from app.graphql.search.schema import SearchMutations, SearchQueries
 from app.graphql.students.schema import StudentMutations, StudentQueries
 from app.graphql.students.types import Student
 from app.logs import INTERNAL_ERROR, current_request, log_internal
@@ -112,6 +113,7 @@ Query = merge_types(
         OrgQueries,
         AuditQueries,
         ImportQueries,
+        SearchQueries,
     ),
 )
 Mutation = merge_types(
@@ -124,6 +126,7 @@ Mutation = merge_types(
         InterventionMutations,
         OrgMutations,
         ImportMutations,
+        SearchMutations,
     ),
 )
 

@@ -34,6 +34,7 @@ TOPICS: dict[str, set[str]] = {
     "updateOrgPolicy": {"org.policy_changed"},
     # The students of the import it undoes, and the job's own progress.
     "rollbackImport": {"student.changed", "import.progress"},
+    "reindexSearch": set(),  # the documents change on the worker; no student's record does
 }
 
 

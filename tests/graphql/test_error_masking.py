@@ -78,6 +78,7 @@ MUTATIONS: dict[str, str] = {
     "updateOrgPolicy": (
         "mutation { updateOrgPolicy(input: {housePoints: {positive: 2}}) { errors { code } } }"
     ),
+    "reindexSearch": "mutation { reindexSearch { status { pending } errors { code } } }",
 }
 
 # Text that would mean the client saw our insides.

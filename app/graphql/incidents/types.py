@@ -7,6 +7,7 @@ import strawberry
 
 from app.graphql.compiled.declarations import (
     Column,
+    ResolverOnly,
     RowType,
     Scalar,
     ToOne,
@@ -16,6 +17,7 @@ from app.graphql.compiled.declarations import (
     register,
 )
 from app.graphql.relay import Connection, Node
+from app.graphql.search.fields import resolve_similar
 from app.graphql.students.fields import resolve_student
 from app.incidents.corrections import StrikeChange as Change
 from app.incidents.models import Incident as IncidentModel
@@ -66,6 +68,7 @@ INCIDENT = register(
             "voidedBy": column(INC.voided_by, Scalar.STRING),
             "voidReason": column(INC.void_reason, Scalar.STRING),
             "student": ToOne("Student", column_name(INC.student_id)),
+            "similar": ResolverOnly("search embeds and ranks in its own statement"),
         },
     )
 )
@@ -102,6 +105,10 @@ class Incident(Node):
     void_reason: str | None
 
     student = strawberry.field(resolver=resolve_student)
+    similar = strawberry.field(
+        resolver=resolve_similar,
+        description="Incidents whose notes read most like this one's (search's index).",
+    )
 
     @classmethod
     def from_model(cls, row: IncidentModel) -> Incident:

@@ -49,6 +49,7 @@ from app.graphql.relay import (
 )
 from app.graphql.risk.dataloaders import RiskHistoryByStudentLoader
 from app.graphql.risk.types import Risk
+from app.graphql.search.fields import resolve_similar_incidents
 from app.graphql.students.dataloaders import StudentByIdLoader
 from app.incidents.models import Incident as IncidentModel
 from app.incidents.service import NEWEST_FIRST
@@ -93,6 +94,7 @@ STUDENT = register(
             "latestDiagnostics": ResolverOnly("assessments are shaped in Python"),
             "diagnosticGrowth": ResolverOnly("growth is computed by assessments.service.growth"),
             "interventions": ResolverOnly("interventions are shaped in Python"),
+            "similarIncidents": ResolverOnly("search embeds and ranks in its own statement"),
         },
     )
 )
@@ -227,3 +229,9 @@ class Student(Node):
     async def interventions(self, info: Info) -> list[Intervention] | None:
         rows = await info.context.loaders.get(InterventionsByStudentLoader).load(self.model.id)
         return [Intervention.from_model(r) for r in rows]
+
+    similar_incidents = strawberry.field(
+        resolver=resolve_similar_incidents,
+        description="Other students' incidents that read most like this student's incident "
+        "notes: the patterns this record shares with others' (search's index).",
+    )
