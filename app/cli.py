@@ -304,6 +304,53 @@ def cmd_risk_recompute(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failed else 0
 
 
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    """Rebuild the search documents of one org (or every org) now, in this process, with
+    the active model; progress on stderr. Search keeps answering meanwhile."""
+    from rich.progress import Progress
+    from sqlalchemy import select
+
+    from app.auth.principal import Principal
+    from app.search import embeddings
+    from app.search import service as search
+
+    provider = embeddings.provider(settings)
+
+    async def reindex(db: Database) -> list[tuple[str, search.Indexed]]:
+        async with db.admin_transaction() as session:
+            query = select(Org.id, Org.slug).order_by(Org.slug)
+            if args.org:
+                query = query.where(Org.slug == args.org)
+            orgs = (await session.execute(query)).all()
+        await search.ensure_vector_index(db, provider)
+        done = []
+        with Progress(transient=True) as bar:
+            for org_id, slug in orgs:
+                actor = Principal(sub="cli:reindex", role=Role.ADMIN, org_id=org_id, org_slug=slug)
+                async with db.transaction(org_id) as session:
+                    await search.request_reindex(session, actor=actor)
+                    total = (await search.status(session, provider, org_id=org_id)).sources
+                task = bar.add_task(slug, total=total)
+                result = await search.index_pending(
+                    db, provider, org_id, progress=lambda n, t=task: bar.advance(t, n)
+                )
+                done.append((slug, result))
+        return done
+
+    runtime = _runtime(settings, args.data_dir)
+    try:
+        _require_schema(runtime)
+        results = asyncio.run(_with_db(runtime, settings, reindex))
+    finally:
+        runtime.close()
+    if args.org and not results:
+        print(f"error: no organisation {args.org!r}", file=sys.stderr)
+        return 1
+    for slug, r in results:
+        print(f"{slug}: {r.embedded} documents indexed, {r.deleted} removed")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     from app.orgs import service
 
@@ -472,6 +519,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     recompute.add_argument("--org", help="organisation slug (default: every organisation)")
     recompute.set_defaults(func=cmd_risk_recompute)
+
+    reindex = with_data_dir(
+        sub.add_parser("reindex", help="rebuild the search index now (active EMBEDDINGS model)")
+    )
+    reindex.add_argument("--org", help="organisation slug (default: every organisation)")
+    reindex.set_defaults(func=cmd_reindex)
 
     token = with_data_dir(sub.add_parser("token", help="issue a JWT (HS256, JWT_SECRET)"))
     token.add_argument("--org", required=True, help="organisation slug")

@@ -50,7 +50,7 @@ _JOINED = f"""
 # A source whose document is missing or stale: of another model, of other text, or built
 # before a reindex was asked for.
 _STALE = f"""(d.id IS NULL OR d.model <> :model OR d.content_hash <> {HASH}
-        OR d.indexed_at < r.requested_at)"""
+        OR d.indexed_at < coalesce(r.requested_at, '-infinity'))"""
 
 # Stale sources; {where} narrows them (an org, some students).
 PENDING = (

@@ -70,7 +70,7 @@ async def recall_at(
 # What the default (WordLlama 256-d, hybrid, taxonomy) must keep: a little under what it
 # measured here (see the note in the README's Search section), so a change that costs
 # recall fails while the labelled set's noise does not.
-RECALL_FLOOR = 0.0
+RECALL_FLOOR = 0.72
 
 
 async def test_recall_at_5_of_the_default(db: Database, labelled_org: Any) -> None:
