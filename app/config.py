@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     embeddings_api_key: str | None = None  # openai: sent as a bearer token when set
     embeddings_timeout: float = Field(default=30.0, gt=0)
     # Search's HNSW scan: candidates kept per query (higher: better recall, slower).
-    search_ef_search: int = Field(default=100, ge=10, le=1000)
+    search_ef_search: int = Field(default=200, ge=10, le=1000)
     # How long the event log keeps changes for subscriptions to replay (`since`).
     event_retention_days: int = Field(default=7, ge=1, le=3650)
     # Live subscriptions: events a subscriber may fall behind before it is ended (it resumes

@@ -17,7 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import OrgOwned
@@ -79,6 +79,9 @@ class Document(UUIDPrimaryKey, OrgOwned, Base):
     label: Mapped[str] = mapped_column(Text, nullable=False)
     content: Mapped[str] = mapped_column(Text, nullable=False)
     terms: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # The taxonomy concepts the text carries (indexes into app.search.recipe.TAXONOMY, which
+    # only grows at its end: a recipe change re-derives them for every document anyway).
+    concepts: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), nullable=False, default=list)
     # md5 of the source's label and text as app.search.sources reads them: a document whose
     # hash differs from its source's is stale.
     content_hash: Mapped[str] = mapped_column(String(32), nullable=False)

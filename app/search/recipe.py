@@ -14,10 +14,11 @@ here makes every document stale and the indexer rebuilds them."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 RECIPE = "r1"
 
@@ -147,6 +148,65 @@ TAXONOMY: tuple[Concept, ...] = tuple(
             "medical",
             "medical health condition asthma diabetes allergy epilepsy medication nurse care plan",
         ),
+        (
+            "prejudice",
+            "racist sexist homophobic transphobic prejudice discrimination slur hate incident "
+            "religious insult",
+        ),
+        (
+            "substances",
+            "smoking vaping vape cigarettes alcohol drinking drugs cannabis substance misuse",
+        ),
+        (
+            "honesty",
+            "lying dishonesty cheating copying plagiarism forged note excuse deceit",
+        ),
+        (
+            "uniform and equipment",
+            "uniform dress code jewellery trainers makeup equipment forgotten kit no pen",
+        ),
+        (
+            "bereavement",
+            "bereavement grief death loss funeral passed away mourning",
+        ),
+        (
+            "domestic abuse",
+            "domestic abuse violence at home police called to the home parents fighting "
+            "afraid to go home",
+        ),
+        (
+            "eating",
+            "eating disorder not eating skipping meals weight food refusal",
+        ),
+        (
+            "tiredness",
+            "tired sleepy exhausted falling asleep sleep late nights fatigue",
+        ),
+        (
+            "arts",
+            "art drawing painting music singing drama performance creative talent",
+        ),
+        (
+            "sport",
+            "sport PE football netball athletics team match competition medal",
+        ),
+        (
+            "community",
+            "community volunteering charity citizenship school council",
+        ),
+        (
+            "speech and language",
+            "speech language communication stammer articulation understanding instructions "
+            "SALT speech therapist",
+        ),
+        (
+            "improvement",
+            "improvement turned around better behaviour progress report targets met",
+        ),
+        (
+            "friendships",
+            "friendship fall-out falling out peer relationships friends social group",
+        ),
     )
 )
 
@@ -169,30 +229,31 @@ def embedded_text(label: str, content: str) -> str:
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 
 
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
-
-
-def matching(
-    vector: Sequence[float], concepts: Sequence[Sequence[float]], threshold: float, most: int
-) -> list[int]:
-    """The indexes of the concepts `vector` is close enough to, closest first."""
-    scored = sorted(((_cosine(vector, c), i) for i, c in enumerate(concepts)), reverse=True)
-    return [i for score, i in scored[:most] if score >= threshold]
-
-
-def mixed(
-    vector: Sequence[float], concepts: Sequence[Sequence[float]], indexes: Sequence[int]
-) -> list[float]:
-    """`vector` moved towards its concepts' (CONCEPT_WEIGHT each), unit length again: notes
-    and queries of one concept meet in the vector space too, whatever their words."""
-    out = list(vector)
-    for i in indexes:
-        out = [x + CONCEPT_WEIGHT * c for x, c in zip(out, concepts[i], strict=True)]
-    norm = math.sqrt(sum(x * x for x in out)) or 1.0
-    return [x / norm for x in out]
+def conceptualise(
+    vectors: Sequence[Sequence[float]],
+    concepts: Sequence[Sequence[float]],
+    threshold: float,
+    most: int,
+) -> list[tuple[list[float], list[int]]]:
+    """For each vector: the concepts it is close enough to (cosine at least `threshold`, at
+    most `most`, closest first), and the vector moved CONCEPT_WEIGHT of a unit towards each
+    of them, unit length again, so that notes and queries of one concept meet in the vector
+    space too, whatever their words. One matrix product for a whole batch."""
+    if not len(vectors):
+        return []
+    v = np.asarray(vectors, dtype=np.float64)
+    c = np.asarray(concepts, dtype=np.float64)
+    v_unit = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    c_unit = c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12)
+    scores = v_unit @ c_unit.T
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :most]
+    out = []
+    for row, best in enumerate(order):
+        found = [int(i) for i in best if scores[row, i] >= threshold]
+        moved = v[row] + CONCEPT_WEIGHT * c[found].sum(axis=0) if found else v[row]
+        moved = moved / (np.linalg.norm(moved) or 1.0)
+        out.append((moved.tolist(), found))
+    return out
 
 
 def terms(indexes: Sequence[int]) -> str:

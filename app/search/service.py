@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 BATCH = 256  # sources embedded and written per transaction
 RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al. 2009)
 MAX_FIRST = 50
+# Full text ranks the documents matching all the query's words (the newest this many), and
+# of those matching only some of them (or its concept's), the this-many nearest by meaning:
+# a common word in a big school matches tens of thousands of notes, and ranking them all
+# costs a second; far from the query in meaning, a shared word is mostly noise anyway.
+TEXT_CANDIDATES = 500
 
 
 # -- the active model ---------------------------------------------------------------------
@@ -112,22 +117,24 @@ class Indexed:
 _UPSERT = text(
     """
 INSERT INTO documents (id, org_id, student_id, source_type, source_id, incident_id,
-                       intervention_id, label, content, terms, content_hash, written_at,
-                       embedding, model, dim, indexed_at)
+                       intervention_id, label, content, terms, concepts, content_hash,
+                       written_at, embedding, model, dim, indexed_at)
 SELECT gen_random_uuid(), :org_id, u.student_id, u.source_type, u.source_id, u.incident_id,
-       u.intervention_id, u.label, u.content, u.terms, u.content_hash, u.written_at,
+       u.intervention_id, u.label, u.content, u.terms,
+       CAST(u.concepts AS smallint[]), u.content_hash, u.written_at,
        CAST(u.embedding AS vector), :model, :dim, now()
   FROM unnest(CAST(:student_ids AS uuid[]), CAST(:source_types AS text[]),
               CAST(:source_ids AS uuid[]), CAST(:incident_ids AS uuid[]),
               CAST(:intervention_ids AS uuid[]), CAST(:labels AS text[]),
-              CAST(:contents AS text[]), CAST(:terms AS text[]), CAST(:hashes AS text[]),
+              CAST(:contents AS text[]), CAST(:terms AS text[]), CAST(:concepts AS text[]),
+              CAST(:hashes AS text[]),
               CAST(:written AS timestamptz[]), CAST(:embeddings AS text[]))
        AS u(student_id, source_type, source_id, incident_id, intervention_id, label,
-            content, terms, content_hash, written_at, embedding)
+            content, terms, concepts, content_hash, written_at, embedding)
 ON CONFLICT (org_id, source_type, source_id) DO UPDATE SET
     student_id = excluded.student_id, incident_id = excluded.incident_id,
     intervention_id = excluded.intervention_id, label = excluded.label,
-    content = excluded.content, terms = excluded.terms,
+    content = excluded.content, terms = excluded.terms, concepts = excluded.concepts,
     content_hash = excluded.content_hash, written_at = excluded.written_at,
     embedding = excluded.embedding, model = excluded.model, dim = excluded.dim,
     indexed_at = now()
@@ -139,21 +146,28 @@ def _vector_text(vector: Sequence[float]) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
 
 
-async def _embed_rows(
-    provider: Provider, rows: Sequence[Any]
-) -> tuple[list[list[float]], list[str]]:
-    """The vectors of some sources and their taxonomy terms."""
-    texts = [recipe.embedded_text(r.label, r.content) for r in rows]
-    vectors = await provider.embed(texts)
+@dataclass(frozen=True)
+class Built:
+    """What the indexer writes of one source besides its text."""
+
+    vector: list[float]
+    concepts: list[int]  # the taxonomy's concepts it carries (recipe.TAXONOMY indexes)
+
+    @property
+    def terms(self) -> str:
+        return recipe.terms(self.concepts)
+
+
+async def build(provider: Provider, rows: Sequence[Any]) -> list[Built]:
+    """The vectors of some sources (label, content), moved towards their concepts."""
+    vectors = await provider.embed([recipe.embedded_text(r.label, r.content) for r in rows])
     concepts = await TAXONOMY.vectors(provider)
-    found = [
-        recipe.matching(v, concepts, recipe.DOCUMENT_THRESHOLD, recipe.DOCUMENT_CONCEPTS)
-        for v in vectors
+    return [
+        Built(vector, found)
+        for vector, found in recipe.conceptualise(
+            vectors, concepts, recipe.DOCUMENT_THRESHOLD, recipe.DOCUMENT_CONCEPTS
+        )
     ]
-    return (
-        [recipe.mixed(v, concepts, f) for v, f in zip(vectors, found, strict=True)],
-        [recipe.terms(f) for f in found],
-    )
 
 
 async def _write(
@@ -161,15 +175,14 @@ async def _write(
     org_id: uuid.UUID,
     model: str,
     rows: Sequence[Any],
-    vectors: Sequence[Sequence[float]],
-    terms: Sequence[str],
+    built: Sequence[Built],
 ) -> None:
     await session.execute(
         _UPSERT,
         {
             "org_id": org_id,
             "model": model,
-            "dim": len(vectors[0]),
+            "dim": len(built[0].vector),
             "student_ids": [r.student_id for r in rows],
             "source_types": [r.source_type for r in rows],
             "source_ids": [r.source_id for r in rows],
@@ -177,10 +190,11 @@ async def _write(
             "intervention_ids": [r.intervention_id for r in rows],
             "labels": [r.label for r in rows],
             "contents": [r.content for r in rows],
-            "terms": list(terms),
+            "terms": [b.terms for b in built],
+            "concepts": ["{" + ",".join(map(str, b.concepts)) + "}" for b in built],
             "hashes": [r.content_hash for r in rows],
             "written": [r.written_at for r in rows],
-            "embeddings": [_vector_text(v) for v in vectors],
+            "embeddings": [_vector_text(b.vector) for b in built],
         },
     )
 
@@ -219,9 +233,9 @@ async def index_pending(
             ]
         if not rows:
             break
-        vectors, terms = await _embed_rows(provider, rows)
+        built = await build(provider, rows)
         async with db.transaction(org_id) as session:
-            await _write(session, org_id, model, rows, vectors, terms)
+            await _write(session, org_id, model, rows, built)
         done.update((r.source_type, r.source_id) for r in rows)
         result.embedded += len(rows)
         if progress is not None:
@@ -374,7 +388,7 @@ async def search(
     query: str,
     filter: SearchFilter,
     first: int,
-    ef_search: int = 100,
+    ef_search: int = 200,
     mode: str = "hybrid",
 ) -> list[Hit]:
     """The `first` best documents for `query`: the nearest by meaning (HNSW, the org's rows
@@ -395,11 +409,9 @@ async def search(
     if not types:
         return []
     vector = await QUERIES.vector(provider, query)
-    concept_vectors = await TAXONOMY.vectors(provider)
-    concepts = recipe.matching(
-        vector, concept_vectors, recipe.QUERY_THRESHOLD, recipe.QUERY_CONCEPTS
+    [(vector, concepts)] = recipe.conceptualise(
+        [vector], await TAXONOMY.vectors(provider), recipe.QUERY_THRESHOLD, recipe.QUERY_CONCEPTS
     )
-    vector = recipe.mixed(vector, concept_vectors, concepts)
     loose = _or_query(recipe.words(query) + recipe.words(recipe.terms(concepts)))
     model = model_name(provider)
     dim = len(vector)
@@ -422,21 +434,30 @@ WITH q AS MATERIALIZED (
     SELECT websearch_to_tsquery('english', {q_strict}) AS strict,
            to_tsquery('english', {q_loose}) AS loose
 ),
-vec AS MATERIALIZED (
-    SELECT d.id, {distance} AS distance
+near AS MATERIALIZED (
+    SELECT d.id, {distance} AS distance, d.tsv @@ (SELECT loose FROM q) AS loose
       FROM documents d
-     WHERE {scope} AND {"TRUE" if use_vector else "FALSE"}
+     WHERE {scope}
      ORDER BY {distance}
-     LIMIT {k}
+     LIMIT {TEXT_CANDIDATES}
+),
+vec AS (
+    SELECT id, distance FROM near WHERE {"TRUE" if use_vector else "FALSE"}
+     ORDER BY distance, id LIMIT {k}
 ),
 vec_ranked AS (
     SELECT id, row_number() OVER (ORDER BY distance, id) AS r FROM vec
 ),
+matched AS MATERIALIZED (
+    (SELECT d.id FROM documents d, q
+      WHERE {scope} AND {"TRUE" if use_text else "FALSE"} AND d.tsv @@ q.strict
+      ORDER BY d.written_at DESC, d.id LIMIT {TEXT_CANDIDATES})
+    UNION
+    SELECT id FROM near WHERE {"TRUE" if use_text else "FALSE"} AND loose
+),
 fts AS (
     SELECT d.id, rank() OVER (ORDER BY {text_rank}) AS r
-      FROM documents d, q
-     WHERE {scope} AND {"TRUE" if use_text else "FALSE"}
-       AND (d.tsv @@ q.loose OR d.tsv @@ q.strict)
+      FROM matched m JOIN documents d ON d.id = m.id, q
      ORDER BY {text_order}
      LIMIT {k}
 ),
@@ -472,7 +493,7 @@ async def similar(
     of: str,
     ids: Sequence[uuid.UUID],
     first: int,
-    ef_search: int = 100,
+    ef_search: int = 200,
 ) -> dict[uuid.UUID, list[Hit]]:
     """For each id, the `first` incident documents nearest to it: `of="incident"`, to that
     incident's note (itself left out); `of="student"`, to the mean of that student's

@@ -67,8 +67,17 @@ SELECT count(*) AS sources, count(*) FILTER (WHERE NOT {_STALE}) AS indexed,
 {_JOINED} WHERE src.org_id = :org_id
 """
 
-_GONE = f"""NOT EXISTS (SELECT 1 FROM ({SOURCES}) src
-                    WHERE src.source_type = d.source_type AND src.source_id = d.source_id)"""
+# A document whose source no longer has text (or is void): probed by primary key per
+# source table (a NOT EXISTS over the union would be planned as a scan of it per document).
+_GONE = f"""(
+    (d.incident_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM incidents i WHERE i.id = d.incident_id AND i.voided_at IS NULL
+           AND {_INCIDENT_CONTENT} <> ''))
+ OR (d.source_type = 'SUPPORT_NOTES' AND NOT EXISTS (
+        SELECT 1 FROM students s WHERE s.id = d.source_id AND btrim(s.support_notes) <> ''))
+ OR (d.intervention_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM interventions v WHERE v.id = d.intervention_id
+           AND btrim(v.notes) <> '')))"""
 
 # Documents whose source is gone: a voided incident, a note cleared (a deleted row takes
 # its document with it by foreign key); {where} narrows them.

@@ -22,23 +22,49 @@ async def _school(db: Database, org: Org) -> w.Written:
     tom = await w.student(db, org, written, "Tom Webb", class_code="7A", year_group=7)
     written.sources["ana-fight"] = (
         "INCIDENT_NOTE",
-        await w.incident(db, org, ana, "Punched a boy in the lunch queue.",
-                         category="Physical aggression", days_ago=10),
+        await w.incident(
+            db,
+            org,
+            ana,
+            "Punched a boy in the lunch queue.",
+            category="Physical aggression",
+            days_ago=10,
+        ),
     )
     written.sources["tom-fight"] = (
         "INCIDENT_NOTE",
-        await w.incident(db, org, tom, "Kicked another pupil during football.",
-                         category="Physical aggression", days_ago=1),
+        await w.incident(
+            db,
+            org,
+            tom,
+            "Kicked another pupil during football.",
+            category="Physical aggression",
+            days_ago=1,
+        ),
     )
     written.sources["tom-kind"] = (
         "INCIDENT_NOTE",
-        await w.incident(db, org, tom, "Helped a new student find the library.",
-                         category="Kindness", kind=w.IncidentKind.POSITIVE, days_ago=1),
+        await w.incident(
+            db,
+            org,
+            tom,
+            "Helped a new student find the library.",
+            category="Kindness",
+            kind=w.IncidentKind.POSITIVE,
+            days_ago=1,
+        ),
     )
     written.sources["ana-import"] = (
         "IMPORTED_COMMENT",
-        await w.incident(db, org, ana, "Pushed a classmate over in the playground.",
-                         category="Physical aggression", source="import", days_ago=3),
+        await w.incident(
+            db,
+            org,
+            ana,
+            "Pushed a classmate over in the playground.",
+            category="Physical aggression",
+            source="import",
+            days_ago=3,
+        ),
     )
     await w.support_notes(db, org, ana, "Struggles with anger when she feels shown up.")
     await w.index(db, org)
@@ -50,9 +76,7 @@ def _ids(body: dict[str, Any]) -> list[str]:
     return [h["source"]["id"] for h in body["data"]["search"]]
 
 
-async def test_filters_narrow_inside_the_search(
-    gql: GraphQLClient, db: Database, org: Org
-) -> None:
+async def test_filters_narrow_inside_the_search(gql: GraphQLClient, db: Database, org: Org) -> None:
     written = await _school(db, org)
     token = org.token(Role.TEACHER)
     gid = {k: to_global_id("Incident", v) for k, (_, v) in written.sources.items()}
@@ -107,8 +131,11 @@ async def test_search_and_similar_take_a_fixed_number_of_statements(
     # search (scope, settings, statement), students, incidents, similar (scope, settings,
     # statement), their incidents, their students: however many hits.
     assert len(count_statements.data_statements) <= 10, count_statements.data_statements
-    fight = next(h for h in hits if h["source"].get("id") == to_global_id(
-        "Incident", written.sources["tom-fight"][1]))
+    fight = next(
+        h
+        for h in hits
+        if h["source"].get("id") == to_global_id("Incident", written.sources["tom-fight"][1])
+    )
     similar = fight["source"]["similar"]
     assert similar[0]["source"]["id"] in {
         to_global_id("Incident", written.sources[k][1]) for k in ("ana-fight", "ana-import")
@@ -147,8 +174,9 @@ async def test_reindex_from_graphql_and_the_cli_with_progress(
     payload = asked["data"]["reindexSearch"]
     assert payload["errors"] == [] and payload["status"]["pending"] == 5
     assert payload["status"]["reindexRequestedAt"] is not None
-    denied = await gql("mutation { reindexSearch { errors { code } } }",
-                       token=org.token(Role.TEACHER))
+    denied = await gql(
+        "mutation { reindexSearch { errors { code } } }", token=org.token(Role.TEACHER)
+    )
     assert denied["data"] is None and "ADMIN" in denied["errors"][0]["message"]
 
     result = await asyncio.to_thread(_cli, servers, "reindex", "--org", org.slug)

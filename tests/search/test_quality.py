@@ -15,15 +15,15 @@ from app.db import Database
 from app.incidents.models import IncidentKind
 from app.search import embeddings, service
 from tests.conftest import Org, make_org
-from tests.search import labelled
+from tests.search import heldout, labelled
 from tests.search import support as w
 
 SETTINGS = Settings(database_url=None, redis_url=None)
 
 
-async def load_labelled(db: Database, org: Org) -> w.Written:
+async def load_labelled(db: Database, org: Org, notes: Any = labelled.NOTES) -> w.Written:
     written = w.Written()
-    for note in labelled.NOTES:
+    for note in notes:
         sid = await w.student(db, org, written, note.student)
         if note.source == labelled.INCIDENT:
             key = await w.incident(
@@ -46,12 +46,18 @@ async def labelled_org(db: Database) -> AsyncIterator[tuple[Org, w.Written]]:
     yield org, await load_labelled(db, org)
 
 
+@pytest.fixture(scope="module")
+async def heldout_org(db: Database) -> AsyncIterator[tuple[Org, w.Written]]:
+    org = await make_org(db)
+    yield org, await load_labelled(db, org, heldout.NOTES)
+
+
 async def recall_at(
-    db: Database, org: Org, written: w.Written, *, mode: str, k: int = 5
+    db: Database, org: Org, written: w.Written, *, mode: str, k: int = 5, queries: Any = None
 ) -> tuple[float, dict[str, Any]]:
     provider = embeddings.provider(SETTINGS)
     per_query = {}
-    for q in labelled.QUERIES:
+    for q in queries or labelled.QUERIES:
         hits = await service.search(
             db,
             provider,
@@ -84,3 +90,22 @@ async def test_recall_at_5_of_the_default(db: Database, labelled_org: Any) -> No
     assert results["hybrid"] >= RECALL_FLOOR
     assert results["hybrid"] > results["vector"]
     assert results["hybrid"] > results["text"]
+
+
+# The held-out set (tests/search/heldout.py) was written after the taxonomy and the fusion
+# were tuned on the labelled set, by someone who had not seen the search: its figure is the
+# honest one for staff phrasing the tuning never saw.
+HELDOUT_FLOOR = 0.0
+
+
+async def test_recall_at_5_on_the_held_out_set(db: Database, heldout_org: Any) -> None:
+    org, written = heldout_org
+    results = {}
+    for mode in ("hybrid", "vector", "text"):
+        results[mode], per_query = await recall_at(
+            db, org, written, mode=mode, queries=heldout.QUERIES
+        )
+        if mode == "hybrid":
+            print(json.dumps(per_query, indent=1))
+    print("heldout", json.dumps(results))
+    assert results["hybrid"] >= HELDOUT_FLOOR
