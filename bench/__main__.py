@@ -15,6 +15,8 @@ thresholds; the figures are ratios against floors measured in the same run.
   in, beside a raw broadcaster round trip; `python -m bench.fanout` runs it alone.
 - Attendance imports (bench.imports) of 10,000 and 100,000 rows through a real worker,
   beside COPY of the same file; `python -m bench.imports` runs it alone.
+- Search (bench.search) over 100,000 generated notes: latency beside the bare KNN
+  statement, HNSW recall against an exact scan; `python -m bench.search` runs it alone.
 Every server (API, floors, peer) is its own process on a loopback port, and the load comes
 from another (bench.load: wrk when installed). Each run's answer is checked first.
 """
@@ -33,7 +35,7 @@ import httpx
 from sqlalchemy import event, select
 
 from app.graphql.relay import to_global_id
-from bench import fanout, imports, load
+from bench import fanout, imports, load, search
 from bench.demo import SECRET, Demo, Server, api_server, demo_school
 
 CLASS = "8B"
@@ -242,6 +244,8 @@ async def main(peers: bool) -> None:
         live = await fanout.run(demo, port + 2)
         # Imports last (bench.imports): a real worker, 10k and 100k attendance rows.
         imported = await imports.run(demo)
+        # Search (bench.search): 100,000 generated notes in the same database.
+        searched = await search.run(demo)
 
         one = compiled["workers_1"]
         summary: dict[str, Any] = {}
@@ -319,6 +323,16 @@ async def main(peers: bool) -> None:
             }
             for run in imported["attendance"]
         ]
+        summary["search"] = {
+            k: searched[k]
+            for k in (
+                "search_ms",
+                "raw_knn_ms",
+                "recall_at_10_hnsw_vs_exact",
+                "hnsw_build_s",
+                "embedding_docs_per_s",
+            )
+        }
         results.update(
             summary=summary,
             statements=counts,
@@ -328,6 +342,7 @@ async def main(peers: bool) -> None:
             writes=writes,
             fanout=live,
             imports=imported,
+            search=searched,
             **({"postgraphile5": peer} if peer else {}),
         )
         print(json.dumps(results, indent=2))

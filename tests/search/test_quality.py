@@ -15,7 +15,7 @@ from app.db import Database
 from app.incidents.models import IncidentKind
 from app.search import embeddings, service
 from tests.conftest import Org, make_org
-from tests.search import heldout, labelled
+from tests.search import blind, heldout, labelled
 from tests.search import support as w
 
 SETTINGS = Settings(database_url=None, redis_url=None)
@@ -76,7 +76,7 @@ async def recall_at(
 # What the default (WordLlama 256-d, hybrid, taxonomy) must keep: a little under what it
 # measured here (see the note in the README's Search section), so a change that costs
 # recall fails while the labelled set's noise does not.
-RECALL_FLOOR = 0.72
+RECALL_FLOOR = 0.75
 
 
 async def test_recall_at_5_of_the_default(db: Database, labelled_org: Any) -> None:
@@ -92,20 +92,37 @@ async def test_recall_at_5_of_the_default(db: Database, labelled_org: Any) -> No
     assert results["hybrid"] > results["text"]
 
 
-# The held-out set (tests/search/heldout.py) was written after the taxonomy and the fusion
-# were tuned on the labelled set, by someone who had not seen the search: its figure is the
-# honest one for staff phrasing the tuning never saw.
-HELDOUT_FLOOR = 0.0
+@pytest.fixture(scope="module")
+async def blind_org(db: Database) -> AsyncIterator[tuple[Org, w.Written]]:
+    org = await make_org(db)
+    yield org, await load_labelled(db, org, blind.NOTES)
+
+
+# tests/search/heldout.py was written after the first taxonomy was tuned on the labelled
+# set, by a helper who had not seen the engine; it measured that taxonomy at 0.30 (vector
+# alone 0.37), which is what made the taxonomy grow from 27 concepts (the school categories
+# it lacked) to 41, so it is no longer unseen. tests/search/blind.py was written after that,
+# blind to the engine and to both sets: its figure is the honest one.
+HELDOUT_FLOOR = 0.50
+BLIND_FLOOR = 0.50
+
+
+async def _measured(db: Database, fixture: Any, queries: Any, name: str) -> dict[str, float]:
+    org, written = fixture
+    results = {}
+    for mode in ("hybrid", "vector", "text"):
+        results[mode], per_query = await recall_at(db, org, written, mode=mode, queries=queries)
+        if mode == "hybrid":
+            print(json.dumps(per_query, indent=1))
+    print(name, json.dumps(results))
+    return results
 
 
 async def test_recall_at_5_on_the_held_out_set(db: Database, heldout_org: Any) -> None:
-    org, written = heldout_org
-    results = {}
-    for mode in ("hybrid", "vector", "text"):
-        results[mode], per_query = await recall_at(
-            db, org, written, mode=mode, queries=heldout.QUERIES
-        )
-        if mode == "hybrid":
-            print(json.dumps(per_query, indent=1))
-    print("heldout", json.dumps(results))
+    results = await _measured(db, heldout_org, heldout.QUERIES, "heldout")
     assert results["hybrid"] >= HELDOUT_FLOOR
+
+
+async def test_recall_at_5_on_the_blind_set(db: Database, blind_org: Any) -> None:
+    results = await _measured(db, blind_org, blind.QUERIES, "blind")
+    assert results["hybrid"] >= BLIND_FLOOR
