@@ -143,6 +143,8 @@ def _dev(args: argparse.Namespace, settings: Settings, session: DevSession) -> N
 
     # Readable lines in a terminal; production (serve, worker) logs JSON unless told otherwise.
     os.environ.setdefault("LOG_FORMAT", "text")
+    # A webhook receiver you try out on this machine (127.0.0.1) may be an endpoint here.
+    os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_URLS", "true")
     get_settings.cache_clear()
     runtime = _runtime(settings, args.data_dir, on_starting=session.claim)
     try:

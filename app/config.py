@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     embeddings_model: str | None = None  # openai: the model's name at that endpoint
     embeddings_api_key: str | None = None  # openai: sent as a bearer token when set
     embeddings_timeout: float = Field(default=30.0, gt=0)
+    # Outbound webhooks: the n-th retry waits about base * 2^(n-1) (±20 %, at most 6 h, or
+    # longer if the endpoint sends Retry-After); a delivery is dead after max attempts.
+    webhook_retry_base_seconds: float = Field(default=30.0, gt=0)
+    webhook_max_attempts: int = Field(default=12, ge=1, le=100)
+    webhook_timeout_seconds: float = Field(default=15.0, ge=1, le=60)
+    # Endpoints on private, loopback or link-local addresses: off in production (the API must
+    # not be turned against the school's own network); `schoolgraph dev` turns it on.
+    webhook_allow_private_urls: bool = False
     # Search's HNSW scan: candidates kept per query (higher: better recall, slower).
     search_ef_search: int = Field(default=200, ge=10, le=1000)
     # How long the event log keeps changes for subscriptions to replay (`since`).

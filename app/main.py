@@ -29,6 +29,7 @@ from app.events.live import LiveHub, publish_commits
 from app.graphql.schema import build_schema
 from app.graphql.view import ASSETS_PATH, GraphQLView, graphiql_assets
 from app.imports.report import error_report
+from app.integrations.flows import deliver_after_commit
 from app.logs import RequestLogMiddleware, configure_logging
 from app.metrics import MetricsMiddleware
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -159,6 +160,7 @@ def create_app(
     )
     jobs = JobQueue(r_url)
     index_after_commit(db, jobs.enqueue)
+    deliver_after_commit(db, jobs.enqueue)
     live = LiveHub(
         db,
         broadcast,

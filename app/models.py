@@ -14,6 +14,7 @@ from app.imports.models import (
     ImportRowError,
 )
 from app.incidents.models import Incident
+from app.integrations.models import Attempt, Delivery, Endpoint
 from app.interventions.models import Intervention
 from app.orgs.models import Org, User
 from app.risk.models import RiskAssessment
@@ -22,11 +23,14 @@ from app.students.models import Student
 
 __all__ = [
     "Assessment",
+    "Attempt",
     "AttendanceCode",
     "AttendanceDay",
     "AuditEntry",
     "Base",
+    "Delivery",
     "Document",
+    "Endpoint",
     "Event",
     "ImportChange",
     "ImportFile",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
 from arq import ArqRedis, create_pool
@@ -35,13 +36,21 @@ async def connect(url: str) -> ArqRedis:
     return await create_pool(settings, job_serializer=serialize, job_deserializer=deserialize)
 
 
-async def enqueue(pool: ArqRedis | None, function: str, *args: Any, job_id: str) -> bool:
+async def enqueue(
+    pool: ArqRedis | None,
+    function: str,
+    *args: Any,
+    job_id: str,
+    defer_until: datetime | None = None,
+) -> bool:
     """Queue `function(*args)` under `job_id` (a job already queued under it is not queued
-    twice); False when the queue could not take it (the sweep will)."""
+    twice), to run at `defer_until` if given; False when the queue could not take it (the
+    sweep will)."""
     if pool is None:
         return False
     try:
-        return await pool.enqueue_job(function, *args, _job_id=job_id) is not None
+        job = await pool.enqueue_job(function, *args, _job_id=job_id, _defer_until=defer_until)
+        return job is not None
     except Exception as exc:
         log.warning("could not enqueue %s (%s); the sweep will", function, type(exc).__name__)
         return False

@@ -72,7 +72,13 @@ async def scratch_database_url(servers: Servers) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(database_url=None, redis_url=None, jwt_secret=JWT_SECRET)
+    # Webhook receivers in tests are local servers on 127.0.0.1.
+    return Settings(
+        database_url=None,
+        redis_url=None,
+        jwt_secret=JWT_SECRET,
+        webhook_allow_private_urls=True,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,8 @@ from app.db import Database
 from app.events.jobs import purge_events
 from app.events.live import publish_commits
 from app.imports.jobs import run_import, sweep_imports
+from app.integrations.flows import deliver_after_commit
+from app.integrations.jobs import deliver_webhook, sweep_webhooks
 from app.logs import configure_logging
 from app.risk.jobs import recompute_risk, risk_sweep
 from app.search.flows import index_after_commit
@@ -50,6 +52,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["db"] = db = Database.connect(settings, settings.database_url)
     # What the worker's jobs write about students (imports) is indexed for search too.
     index_after_commit(db, partial(queue.enqueue, ctx["redis"]))
+    # ... and the webhook deliveries they make (an imported negative incident) go out.
+    deliver_after_commit(db, partial(queue.enqueue, ctx["redis"]))
     url = settings.effective_broadcast_url
     if url:
         ctx["broadcast"] = broadcast = publish_commits(db, url, timeout=settings.readiness_timeout)
@@ -60,6 +64,8 @@ async def startup(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     if "broadcast" in ctx:
         await ctx["broadcast"].disconnect()
+    if "http" in ctx:
+        await ctx["http"].aclose()
     if "db" in ctx:
         await ctx["db"].dispose()
 
@@ -77,6 +83,9 @@ class WorkerSettings:
         # org's job id (one at a time) can be queued again as soon as it ends.
         func(index_students, timeout=600, max_tries=3, keep_result=0),
         func(index_org, timeout=3600, max_tries=3, keep_result=0),
+        # Webhooks: the retry schedule is the delivery row's (arq's own retries would expire
+        # in a day); keep_result=0 so an attempt's id can be queued again by the sweep.
+        func(deliver_webhook, timeout=120, max_tries=1, keep_result=0),
     ]
     cron_jobs = [
         cron(risk_sweep, minute={0, 15, 30, 45}, unique=True, timeout=600, run_at_startup=True),
@@ -85,6 +94,9 @@ class WorkerSettings:
         # Every minute: imports whose worker died, or that the queue lost.
         cron(sweep_imports, unique=True, timeout=60, run_at_startup=True),
         # Every two minutes: documents missing or stale (a lost job, a model switch).
+        # Every minute: webhook deliveries due and not being posted (lost jobs, a Valkey
+        # outage, a worker that died holding one).
+        cron(sweep_webhooks, unique=True, timeout=60, run_at_startup=True),
         cron(
             sweep_search, minute=set(range(0, 60, 2)), unique=True, timeout=120, run_at_startup=True
         ),

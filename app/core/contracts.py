@@ -185,6 +185,7 @@ GlobalId = text("GlobalId", 200)
 Topic = text("Topic", 64)  # an event topic, e.g. incident.logged
 FileName = text("FileName", 255)  # an uploaded file's name
 SearchQuery = text("SearchQuery", 500)  # what staff type into search
+Url = text("Url", 2000)  # a webhook endpoint's address
 
 # Numbers (ranges follow the rules, within the columns).
 Points = number("Points", -100, 100)
@@ -221,6 +222,7 @@ Instant = Contract("Instant", earliest=EARLIEST, latest=LATEST)
 # Lists and JSON.
 IncidentBatch = Contract("IncidentBatch", max_items=200)
 DayBatch = Contract("DayBatch", max_items=1_000)
+EventTypes = Contract("EventTypes", max_items=10)  # an endpoint's subscribed event types
 PeriodList = Contract("PeriodList", max_items=20)
 Ladder = Contract("Ladder", max_items=5)
 Scores = Contract("Scores", max_depth=1, max_entries=50)

@@ -26,6 +26,7 @@ from app.core.errors import ErrorCode, ServiceError
 from app.core.pagination import decode_cursor, encode_cursor
 from app.db import Database
 from app.events.models import Event
+from app.integrations.outbox import OUTBOX_CTE
 from app.orgs.models import Org
 
 
@@ -44,12 +45,20 @@ class Topic(enum.StrEnum):
 # One event per student, its scope keys (class, year group) read from the student's row in
 # the same statement: no extra round trip, and the scope is the row's as of this change.
 _RETURNING = " RETURNING txid, id, year_group, class_code, student_id, import_job_id"
+# The events of a change to students, and in the same statement the outbox rows they make
+# for the org's webhook endpoints (app.integrations.outbox): their ids come back with each
+# event row, for the deliveries' jobs after commit.
 _PER_STUDENT = text(
-    "INSERT INTO events (org_id, topic, student_id, year_group, class_code, import_job_id,"
-    " payload) SELECT s.org_id, :topic, s.id, s.year_group, s.class_code,"
+    "WITH ev AS (INSERT INTO events (org_id, topic, student_id, year_group, class_code,"
+    " import_job_id, payload) SELECT s.org_id, :topic, s.id, s.year_group, s.class_code,"
     " CAST(:import_job_id AS uuid), CAST(p.payload AS jsonb)"
     " FROM unnest(CAST(:ids AS uuid[]), CAST(:payloads AS text[])) AS p(id, payload)"
-    " JOIN students AS s ON s.id = p.id AND s.org_id = :org_id" + _RETURNING
+    " JOIN students AS s ON s.id = p.id AND s.org_id = :org_id"
+    " RETURNING txid, id, year_group, class_code, student_id, import_job_id, org_id, topic,"
+    " payload), "
+    + OUTBOX_CTE.strip()
+    + " SELECT txid, id, year_group, class_code, student_id, import_job_id,"
+    " (SELECT array_agg(id) FROM outbox) AS deliveries FROM ev"
 )
 _SCHOOL_WIDE = text(
     "INSERT INTO events (org_id, topic, import_job_id, payload)"
@@ -59,6 +68,8 @@ _SCHOOL_WIDE = text(
 # Where a transaction's written events wait for its commit (session.info): the hints the
 # live subscriptions get are published after it (app.events.live.Publisher).
 WRITTEN = "schoolgraph.events_written"
+# The webhook deliveries it wrote (app.integrations.outbox), queued after its commit.
+DELIVERIES = "schoolgraph.deliveries_written"
 
 
 @dataclass(frozen=True, order=True)
@@ -115,10 +126,12 @@ async def record(
             _PER_STUDENT, {**values, "ids": ids, "payloads": [_json(students[s]) for s in ids]}
         )
     written: list[Written] = session.info.setdefault(WRITTEN, [])
-    written.extend(
-        Written(org_id, topic.value, Position(txid, event_id), year, code, sid, job)
-        for txid, event_id, year, code, sid, job in rows
-    )
+    for txid, event_id, year, code, sid, job, *outbox in rows:
+        written.append(Written(org_id, topic.value, Position(txid, event_id), year, code, sid, job))
+        if outbox and outbox[0]:
+            # The same ids on every row of the statement: taken once.
+            queued: set[uuid.UUID] = session.info.setdefault(DELIVERIES, set())
+            queued.update(outbox[0])
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from app.graphql.imports.types import ImportJob
 from app.graphql.incidents.dataloaders import IncidentByIdLoader
 from app.graphql.incidents.schema import IncidentMutations, IncidentQueries
 from app.graphql.incidents.types import Incident
+from app.graphql.integrations.schema import IntegrationMutations, IntegrationQueries
 from app.graphql.interventions.dataloaders import InterventionByIdLoader
 from app.graphql.interventions.schema import InterventionMutations
 from app.graphql.interventions.types import Intervention
@@ -114,6 +115,7 @@ Query = merge_types(
         AuditQueries,
         ImportQueries,
         SearchQueries,
+        IntegrationQueries,
     ),
 )
 Mutation = merge_types(
@@ -127,6 +129,7 @@ Mutation = merge_types(
         OrgMutations,
         ImportMutations,
         SearchMutations,
+        IntegrationMutations,
     ),
 )
 

@@ -14,7 +14,7 @@ from app.graphql.relay import to_global_id
 from app.orgs.models import Role
 from tests.conftest import GraphQLClient, Org, Servers, make_org
 from tests.factories import log, make_student
-from tests.graphql.test_error_masking import MUTATIONS, finished_import
+from tests.graphql.test_error_masking import MUTATIONS, endpoint_and_delivery, finished_import
 from tests.support import inserts_fail
 
 # The topics each mutation writes (logIncident's risk.changed only when the tier moves).
@@ -35,6 +35,12 @@ TOPICS: dict[str, set[str]] = {
     # The students of the import it undoes, and the job's own progress.
     "rollbackImport": {"student.changed", "import.progress"},
     "reindexSearch": set(),  # the documents change on the worker; no student's record does
+    # Integrations change no student's record.
+    "createIntegrationEndpoint": set(),
+    "updateIntegrationEndpoint": set(),
+    "rotateEndpointSecret": set(),
+    "sendTestEvent": set(),
+    "redeliver": set(),
 }
 
 
@@ -72,6 +78,7 @@ async def test_each_mutation_writes_its_events_scoped_to_the_student(
         "n": "a note that must not travel in an event",
         "d": date.today().isoformat(),
         "j": to_global_id("ImportJob", await finished_import(db, org)),
+        **await endpoint_and_delivery(gql, token),
     }
     imported = set((await _students_of(db, org)).values()) - {student.id}
     for mutation, document in MUTATIONS.items():

@@ -79,7 +79,31 @@ MUTATIONS: dict[str, str] = {
         "mutation { updateOrgPolicy(input: {housePoints: {positive: 2}}) { errors { code } } }"
     ),
     "reindexSearch": "mutation { reindexSearch { status { pending } errors { code } } }",
+    "createIntegrationEndpoint": (
+        'mutation { createIntegrationEndpoint(input: {name: "Tool", kind: GENERIC, '
+        'url: "https://receiver.example/hooks"}) { endpoint { id } secret errors { code } } }'
+    ),
+    "updateIntegrationEndpoint": (
+        'mutation($e: ID!) { updateIntegrationEndpoint(input: {id: $e, name: "Renamed"}) '
+        "{ endpoint { id } errors { code } } }"
+    ),
+    "rotateEndpointSecret": (
+        "mutation($e: ID!) { rotateEndpointSecret(id: $e) { secret errors { code } } }"
+    ),
+    "sendTestEvent": (
+        "mutation($e: ID!) { sendTestEvent(endpointId: $e) { delivery { id } errors { code } } }"
+    ),
+    "redeliver": "mutation($w: ID!) { redeliver(id: $w) { delivery { id } errors { code } } }",
 }
+
+
+async def endpoint_and_delivery(gql: GraphQLClient, token: str) -> dict[str, str]:
+    """An integration endpoint and a delivery of it: ids for the mutations that need them."""
+    created = await gql(MUTATIONS["createIntegrationEndpoint"], token=token)
+    endpoint = created["data"]["createIntegrationEndpoint"]["endpoint"]["id"]
+    sent = await gql(MUTATIONS["sendTestEvent"], {"e": endpoint}, token=token)
+    return {"e": endpoint, "w": sent["data"]["sendTestEvent"]["delivery"]["id"]}
+
 
 # Text that would mean the client saw our insides.
 LEAKS = (
@@ -133,6 +157,7 @@ async def test_internal_errors_are_masked_in_every_mutation(
         "n": SECRET_NOTE,
         "d": date.today().isoformat(),
         "j": to_global_id("ImportJob", await finished_import(db, org)),
+        **await endpoint_and_delivery(gql, token),
     }
     answers = {}
     async with inserts_fail(servers, org.id, "audit_log"):
