@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     # Endpoints on private, loopback or link-local addresses: off in production (the API must
     # not be turned against the school's own network); `schoolgraph dev` turns it on.
     webhook_allow_private_urls: bool = False
+    # Inbound webhooks (POST /webhooks/{key}): larger bodies get 413 before they are read.
+    webhook_max_body_bytes: int = Field(default=65_536, ge=1_024, le=10_485_760)
     # Search's HNSW scan: candidates kept per query (higher: better recall, slower).
     search_ef_search: int = Field(default=200, ge=10, le=1000)
     # How long the event log keeps changes for subscriptions to replay (`since`).

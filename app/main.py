@@ -30,6 +30,7 @@ from app.graphql.schema import build_schema
 from app.graphql.view import ASSETS_PATH, GraphQLView, graphiql_assets
 from app.imports.report import error_report
 from app.integrations.flows import deliver_after_commit
+from app.integrations.http import inbound_route
 from app.logs import RequestLogMiddleware, configure_logging
 from app.metrics import MetricsMiddleware
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -195,6 +196,11 @@ def create_app(
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         Route("/imports/{id}/errors.csv", error_report(db, services.auth)),
+        Route(
+            "/webhooks/{key}",
+            inbound_route(db, settings.webhook_max_body_bytes),
+            methods=["POST"],
+        ),
     ]
     if settings.graphiql:
         routes.append(Mount(ASSETS_PATH, app=graphiql_assets(), name="graphiql-assets"))

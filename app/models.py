@@ -14,7 +14,7 @@ from app.imports.models import (
     ImportRowError,
 )
 from app.incidents.models import Incident
-from app.integrations.models import Attempt, Delivery, Endpoint
+from app.integrations.models import Attempt, Delivery, Endpoint, InboundWebhook, WebhookSource
 from app.interventions.models import Intervention
 from app.orgs.models import Org, User
 from app.risk.models import RiskAssessment
@@ -38,6 +38,7 @@ __all__ = [
     "ImportJob",
     "ImportKey",
     "ImportRowError",
+    "InboundWebhook",
     "Incident",
     "Intervention",
     "Org",
@@ -45,4 +46,5 @@ __all__ = [
     "RiskAssessment",
     "Student",
     "User",
+    "WebhookSource",
 ]

@@ -16,6 +16,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -104,3 +105,47 @@ class Attempt(UUIDPrimaryKey, OrgOwned, Base):
     status_code: Mapped[int | None] = mapped_column(SmallInteger)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class InboundStatus(enum.StrEnum):
+    ACCEPTED = "ACCEPTED"  # became an incident
+    REJECTED = "REJECTED"  # kept for an admin to review (an unknown student, a bad body)
+
+
+class WebhookSource(UUIDPrimaryKey, OrgOwned, Timestamps, Base):
+    """Another tool that pushes incidents to us, at POST /webhooks/{key}, signing with our
+    secret (Standard Webhooks)."""
+
+    __tablename__ = "webhook_sources"
+
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    key: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)
+    secret: Mapped[str] = mapped_column(String(100), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class InboundWebhook(UUIDPrimaryKey, OrgOwned, Base):
+    """One message a source sent, by its webhook-id: a replay answers what the first got."""
+
+    __tablename__ = "inbound_webhooks"
+    __table_args__ = (
+        UniqueConstraint("source_id", "webhook_id"),
+        Index("ix_inbound_webhooks_org_status", "org_id", "status", "received_at", "id"),
+    )
+
+    source_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("webhook_sources.id", ondelete="CASCADE"), nullable=False
+    )
+    webhook_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    status: Mapped[InboundStatus] = mapped_column(
+        Enum(InboundStatus, name="inbound_status"), nullable=False
+    )
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    raw: Mapped[str | None] = mapped_column(Text)  # a body that was not JSON, as sent
+    error: Mapped[str | None] = mapped_column(Text)
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL")
+    )

@@ -41,6 +41,9 @@ TOPICS: dict[str, set[str]] = {
     "rotateEndpointSecret": set(),
     "sendTestEvent": set(),
     "redeliver": set(),
+    "createWebhookSource": set(),
+    # A rejected inbound webhook's incident, logged now (its risk may change too).
+    "retryRejectedWebhook": {"incident.logged"},
 }
 
 
@@ -78,7 +81,7 @@ async def test_each_mutation_writes_its_events_scoped_to_the_student(
         "n": "a note that must not travel in an event",
         "d": date.today().isoformat(),
         "j": to_global_id("ImportJob", await finished_import(db, org)),
-        **await endpoint_and_delivery(gql, token),
+        **await endpoint_and_delivery(gql, db, org, token),
     }
     imported = set((await _students_of(db, org)).values()) - {student.id}
     for mutation, document in MUTATIONS.items():
@@ -97,6 +100,8 @@ async def test_each_mutation_writes_its_events_scoped_to_the_student(
                 assert (event.class_code, event.year_group) == ("EV1", 8), mutation
             elif mutation == "rollbackImport":  # the import's own students
                 assert event.student_id in imported, mutation
+            elif mutation == "retryRejectedWebhook":  # the student the webhook named
+                assert (event.class_code, event.year_group) == ("EV1", 8), mutation
             else:  # upsertStudent's own new student
                 assert mutation == "upsertStudent", mutation
         assert all(e.txid > 0 for e in written)

@@ -94,15 +94,34 @@ MUTATIONS: dict[str, str] = {
         "mutation($e: ID!) { sendTestEvent(endpointId: $e) { delivery { id } errors { code } } }"
     ),
     "redeliver": "mutation($w: ID!) { redeliver(id: $w) { delivery { id } errors { code } } }",
+    "createWebhookSource": (
+        'mutation { createWebhookSource(name: "Tool") { source { id } secret errors { code } } }'
+    ),
+    "retryRejectedWebhook": (
+        "mutation($r: ID!) { retryRejectedWebhook(id: $r) { incident { id } errors { code } } }"
+    ),
 }
 
 
-async def endpoint_and_delivery(gql: GraphQLClient, token: str) -> dict[str, str]:
-    """An integration endpoint and a delivery of it: ids for the mutations that need them."""
+async def endpoint_and_delivery(
+    gql: GraphQLClient, db: Any, org: Org, token: str
+) -> dict[str, str]:
+    """Ids for the integration mutations: an endpoint, a delivery of it, and an inbound
+    webhook rejected for a student who exists since (so that retrying it succeeds)."""
+    from tests.integrations.test_inbound import message, post, source
+
     created = await gql(MUTATIONS["createIntegrationEndpoint"], token=token)
     endpoint = created["data"]["createIntegrationEndpoint"]["endpoint"]["id"]
     sent = await gql(MUTATIONS["sendTestEvent"], {"e": endpoint}, token=token)
-    return {"e": endpoint, "w": sent["data"]["sendTestEvent"]["delivery"]["id"]}
+    key, secret = await source(gql, org, "Setup")
+    rejected = await post(gql, key, secret, message("LATER-1"))
+    assert rejected.status_code == 422, rejected.text
+    await make_student(db, org, external_id="LATER-1", class_code="EV1", year_group=8)
+    return {
+        "e": endpoint,
+        "w": sent["data"]["sendTestEvent"]["delivery"]["id"],
+        "r": to_global_id("RejectedWebhook", uuid.UUID(rejected.json()["id"])),
+    }
 
 
 # Text that would mean the client saw our insides.
@@ -157,7 +176,7 @@ async def test_internal_errors_are_masked_in_every_mutation(
         "n": SECRET_NOTE,
         "d": date.today().isoformat(),
         "j": to_global_id("ImportJob", await finished_import(db, org)),
-        **await endpoint_and_delivery(gql, token),
+        **await endpoint_and_delivery(gql, db, org, token),
     }
     answers = {}
     async with inserts_fail(servers, org.id, "audit_log"):

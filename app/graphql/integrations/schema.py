@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -11,17 +11,21 @@ from app.core import contracts as C
 from app.graphql.context import Info
 from app.graphql.contracts import limited, limited_argument
 from app.graphql.errors import UserError
+from app.graphql.incidents.types import Incident
 from app.graphql.integrations.types import (
     Delivery,
     DeliveryStatus,
     EndpointKind,
     IntegrationEndpoint,
+    RejectedWebhook,
+    WebhookSource,
 )
 from app.graphql.mutations import Refused, in_transaction
 from app.graphql.permissions import allow, roles_note
 from app.graphql.queries import read
 from app.graphql.relay import After, Connection, First, connection_from_page, page_from, parse_id
-from app.integrations import service
+from app.incidents.models import Incident as IncidentModel
+from app.integrations import inbound, service
 from app.integrations.models import Delivery as DeliveryModel
 from app.integrations.models import Endpoint as EndpointModel
 from app.orgs.models import Role
@@ -72,6 +76,21 @@ class EndpointPayload:
     secret: str | None = strawberry.field(
         description="The signing secret (whsec_…): shown this once; keep it in the receiver."
     )
+    errors: list[UserError]
+
+
+@strawberry.type
+class WebhookSourcePayload:
+    source: WebhookSource | None
+    secret: str | None = strawberry.field(
+        description="The secret it signs with (whsec_…): shown this once."
+    )
+    errors: list[UserError]
+
+
+@strawberry.type
+class RetryRejectedWebhookPayload:
+    incident: Incident | None
     errors: list[UserError]
 
 
@@ -136,6 +155,25 @@ class IntegrationQueries:
             info, lambda s: service.deliveries_page(s, org_id=org_id, f=f, page=request)
         )
         return connection_from_page(page, Delivery.from_model)
+
+    @strawberry.field(permission_classes=[allow(*ADMINS)], description=_NOTE)
+    async def webhook_sources(self, info: Info) -> list[WebhookSource]:
+        org_id = info.context.actor.org_id
+        rows = await read(info, lambda s: inbound.sources(s, org_id=org_id))
+        return [WebhookSource.from_model(r) for r in rows]
+
+    @strawberry.field(
+        permission_classes=[allow(*ADMINS)],
+        description="Inbound webhooks that could not become incidents (an unknown student, "
+        "a bad body), newest first: fix the cause, then retryRejectedWebhook. " + _NOTE,
+    )
+    async def rejected_webhooks(
+        self, info: Info, first: First = None, after: After = None
+    ) -> Connection[RejectedWebhook]:
+        request = page_from(info, first, after, None, None)
+        org_id = info.context.actor.org_id
+        page = await read(info, lambda s: inbound.rejected_page(s, org_id=org_id, page=request))
+        return connection_from_page(page, RejectedWebhook.from_model)
 
 
 def _changes(
@@ -236,3 +274,35 @@ class IntegrationMutations:
                 ),
             )
         )
+
+    @strawberry.mutation(
+        permission_classes=[allow(*ADMINS)],
+        description="A tool that may push incidents to POST /webhooks/{key}, signing with the "
+        "secret in the answer (shown this once). " + _NOTE,
+    )
+    async def create_webhook_source(
+        self, info: Info, name: Annotated[str, limited_argument(C.Label)]
+    ) -> WebhookSourcePayload:
+        result = await in_transaction(
+            info, lambda s, actor: inbound.create_source(s, actor=actor, name=name)
+        )
+        if isinstance(result, Refused):
+            return WebhookSourcePayload(source=None, secret=None, errors=result.errors)
+        row, secret = result
+        return WebhookSourcePayload(source=WebhookSource.from_model(row), secret=secret, errors=[])
+
+    @strawberry.mutation(
+        permission_classes=[allow(*ADMINS)],
+        description="Log a rejected inbound webhook's incident now, as its source. " + _NOTE,
+    )
+    async def retry_rejected_webhook(self, info: Info, id: Id) -> RetryRejectedWebhookPayload:
+        async def retry(s: Any, actor: Any) -> Any:
+            row = await inbound.retry_rejected(
+                s, actor=actor, inbound_id=parse_id(id, "RejectedWebhook", "id")
+            )
+            return await s.get(IncidentModel, row.incident_id)
+
+        result = await in_transaction(info, retry)
+        if isinstance(result, Refused):
+            return RetryRejectedWebhookPayload(incident=None, errors=result.errors)
+        return RetryRejectedWebhookPayload(incident=Incident.from_model(result), errors=[])

@@ -19,6 +19,8 @@ from app.integrations.models import Delivery as DeliveryModel
 from app.integrations.models import DeliveryStatus as _Status
 from app.integrations.models import Endpoint as EndpointModel
 from app.integrations.models import EndpointKind as _Kind
+from app.integrations.models import InboundWebhook as InboundWebhookModel
+from app.integrations.models import WebhookSource as WebhookSourceModel
 
 EndpointKind = strawberry.enum(
     _Kind,
@@ -120,3 +122,49 @@ class Delivery(Node):
     async def attempts(self, info: Info) -> list[DeliveryAttempt]:
         rows = await info.context.loaders.get(AttemptsByDeliveryLoader).load(self.model.id)
         return [DeliveryAttempt.from_model(r) for r in rows]
+
+
+@strawberry.type(description="Another tool that pushes incidents to us (signed webhooks).")
+class WebhookSource(Node):
+    model: strawberry.Private[WebhookSourceModel]
+    name: str
+    key: str = strawberry.field(description="The last segment of its URL: POST /webhooks/{key}.")
+    active: bool
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: WebhookSourceModel) -> WebhookSource:
+        return cls(
+            model=row,
+            id=to_global_id("WebhookSource", row.id),
+            name=row.name,
+            key=row.key,
+            active=row.active,
+            created_at=row.created_at,
+        )
+
+    @strawberry.field(description="Where the source posts (relative to the API's address).")
+    def path(self) -> str:
+        return f"/webhooks/{self.key}"
+
+
+@strawberry.type(description="A message a source sent that could not become an incident.")
+class RejectedWebhook(Node):
+    model: strawberry.Private[InboundWebhookModel]
+    webhook_id: str = strawberry.field(description="The sender's webhook-id.")
+    received_at: datetime
+    error: str | None
+    body: str | None = strawberry.field(description="What it sent (JSON, or the raw text).")
+    source_id: strawberry.ID
+
+    @classmethod
+    def from_model(cls, row: InboundWebhookModel) -> RejectedWebhook:
+        return cls(
+            model=row,
+            id=to_global_id("RejectedWebhook", row.id),
+            webhook_id=row.webhook_id,
+            received_at=row.received_at,
+            error=row.error,
+            body=json.dumps(row.payload) if row.payload is not None else row.raw,
+            source_id=to_global_id("WebhookSource", row.source_id),
+        )
