@@ -26,6 +26,7 @@ from app.auth.tokens import TokenVerifier
 from app.config import Settings, get_settings
 from app.db import Database
 from app.events.live import LiveHub, publish_commits
+from app.exports.http import student_export
 from app.graphql.schema import build_schema
 from app.graphql.view import ASSETS_PATH, GraphQLView, graphiql_assets
 from app.imports.report import error_report
@@ -196,6 +197,7 @@ def create_app(
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         Route("/imports/{id}/errors.csv", error_report(db, services.auth)),
+        Route("/exports/students.{format}", student_export(db, services.auth)),
         Route(
             "/webhooks/{key}",
             inbound_route(db, settings.webhook_max_body_bytes),

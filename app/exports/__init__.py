@@ -1,0 +1,1 @@
+"""Summaries staff take back into a spreadsheet (CSV or XLSX)."""
