@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # Endpoints on private, loopback or link-local addresses: off in production (the API must
     # not be turned against the school's own network); `schoolgraph dev` turns it on.
     webhook_allow_private_urls: bool = False
+    # Google Sheets sync: the Sheets API's root (a test or a proxy may stand in for it) and
+    # how long one read may take.
+    sheets_api_root: str = "https://sheets.googleapis.com"
+    sheets_timeout_seconds: float = Field(default=30.0, gt=0)
     # Inbound webhooks (POST /webhooks/{key}): larger bodies get 413 before they are read.
     webhook_max_body_bytes: int = Field(default=65_536, ge=1_024, le=10_485_760)
     # Search's HNSW scan: candidates kept per query (higher: better recall, slower).

@@ -14,7 +14,15 @@ from app.imports.models import (
     ImportRowError,
 )
 from app.incidents.models import Incident
-from app.integrations.models import Attempt, Delivery, Endpoint, InboundWebhook, WebhookSource
+from app.integrations.models import (
+    Attempt,
+    Delivery,
+    Endpoint,
+    InboundWebhook,
+    SyncRun,
+    SyncSource,
+    WebhookSource,
+)
 from app.interventions.models import Intervention
 from app.orgs.models import Org, User
 from app.risk.models import RiskAssessment
@@ -45,6 +53,8 @@ __all__ = [
     "Reindex",
     "RiskAssessment",
     "Student",
+    "SyncRun",
+    "SyncSource",
     "User",
     "WebhookSource",
 ]

@@ -33,7 +33,7 @@ from app.events.jobs import purge_events
 from app.events.live import publish_commits
 from app.imports.jobs import run_import, sweep_imports
 from app.integrations.flows import deliver_after_commit
-from app.integrations.jobs import deliver_webhook, sweep_webhooks
+from app.integrations.jobs import deliver_webhook, sweep_sheets, sweep_webhooks, sync_sheet
 from app.logs import configure_logging
 from app.risk.jobs import recompute_risk, risk_sweep
 from app.search.flows import index_after_commit
@@ -86,6 +86,8 @@ class WorkerSettings:
         # Webhooks: the retry schedule is the delivery row's (arq's own retries would expire
         # in a day); keep_result=0 so an attempt's id can be queued again by the sweep.
         func(deliver_webhook, timeout=120, max_tries=1, keep_result=0),
+        # Google Sheets: a run is recorded in Postgres; the next is due after its interval.
+        func(sync_sheet, timeout=1800, max_tries=1, keep_result=0),
     ]
     cron_jobs = [
         cron(risk_sweep, minute={0, 15, 30, 45}, unique=True, timeout=600, run_at_startup=True),
@@ -97,6 +99,8 @@ class WorkerSettings:
         # Every minute: webhook deliveries due and not being posted (lost jobs, a Valkey
         # outage, a worker that died holding one).
         cron(sweep_webhooks, unique=True, timeout=60, run_at_startup=True),
+        # Every five minutes: Google Sheets sources that are due.
+        cron(sweep_sheets, minute=set(range(0, 60, 5)), unique=True, timeout=60),
         cron(
             sweep_search, minute=set(range(0, 60, 2)), unique=True, timeout=120, run_at_startup=True
         ),

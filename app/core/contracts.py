@@ -199,6 +199,7 @@ Percentile = number("Percentile", 1, 99)
 Growth = number("Growth", -1_000, 1_000)
 PageSize = number("PageSize", 0, 1_000)
 SearchFirst = number("SearchFirst", 1, 50)  # search hits per answer
+SyncHours = number("SyncHours", 1, 168)  # a Google Sheets sync's interval
 
 # The org policy's numbers (app.orgs.policy checks the rules between them, e.g. a severe
 # absence threshold above the chronic one).

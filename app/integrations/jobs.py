@@ -4,6 +4,7 @@ delivery's id; whether it is due, and what happened, is in Postgres."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ from arq import ArqRedis
 from app import queue
 from app.config import Settings, get_settings
 from app.db import Database
-from app.integrations import delivery
+from app.integrations import delivery, sheets
 from app.integrations.models import DeliveryStatus
 
 
@@ -70,5 +71,38 @@ async def sweep_webhooks(ctx: dict[str, Any]) -> int:
             "deliver_webhook",
             str(delivery_id),
             job_id=delivery.job_id(delivery_id, attempts),
+        )
+    return queued
+
+
+def sheets_config(settings: Settings) -> sheets.SheetsConfig:
+    return sheets.SheetsConfig(
+        api_root=settings.sheets_api_root,
+        timeout=settings.sheets_timeout_seconds,
+        batch_size=settings.import_batch_size,
+        stale=timedelta(seconds=settings.import_stale_seconds),
+        max_file_bytes=settings.import_max_file_bytes,
+    )
+
+
+def sync_job_id(source_id: uuid.UUID | str, due_at: datetime) -> str:
+    """One queued run per source and due time."""
+    return f"sheets:{source_id}:{int(due_at.timestamp())}"
+
+
+async def sync_sheet(ctx: dict[str, Any], source_id: str) -> dict[str, Any] | None:
+    """Run one Google Sheets source if it is due."""
+    run = await sheets.run_sync(ctx["db"], uuid.UUID(source_id), sheets_config(get_settings()))
+    if run is None:
+        return None
+    return {"status": run.status.value, "rows": run.rows, "error": run.error}
+
+
+async def sweep_sheets(ctx: dict[str, Any]) -> int:
+    """Cron: queue every Google Sheets source that is due; how many."""
+    queued = 0
+    for source_id, due_at in await sheets.due(ctx["db"]):
+        queued += await queue.enqueue(
+            ctx["redis"], "sync_sheet", str(source_id), job_id=sync_job_id(source_id, due_at)
         )
     return queued

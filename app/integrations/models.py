@@ -149,3 +149,47 @@ class InboundWebhook(UUIDPrimaryKey, OrgOwned, Base):
     incident_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("incidents.id", ondelete="SET NULL")
     )
+
+
+class SyncStatus(enum.StrEnum):
+    RUNNING = "RUNNING"
+    SUCCESS = "SUCCESS"  # every row imported (or unchanged)
+    PARTIAL = "PARTIAL"  # some rows rejected: see its import job's errors
+    FAILED = "FAILED"  # nothing imported: the sheet could not be read (see `error`)
+
+
+class SyncSource(UUIDPrimaryKey, OrgOwned, Timestamps, Base):
+    """A Google Sheet of students synced into the roster every `interval_hours` (one way)."""
+
+    __tablename__ = "sync_sources"
+
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    spreadsheet_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    range: Mapped[str] = mapped_column(String(200), nullable=False)
+    # Where the service-account JSON is: "env:NAME" (an environment variable of the worker)
+    # or "file:/path" (a file the worker can read). Never the key itself.
+    credentials: Mapped[str] = mapped_column(String(500), nullable=False)
+    interval_hours: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=6)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    next_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class SyncRun(UUIDPrimaryKey, OrgOwned, Base):
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_source_started", "source_id", "started_at"),)
+
+    source_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sync_sources.id", ondelete="CASCADE"), nullable=False
+    )
+    status: Mapped[SyncStatus] = mapped_column(Enum(SyncStatus, name="sync_status"), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rows: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    updated: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    failed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    import_job_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("import_jobs.id", ondelete="SET NULL")
+    )

@@ -44,6 +44,9 @@ TOPICS: dict[str, set[str]] = {
     "createWebhookSource": set(),
     # A rejected inbound webhook's incident, logged now (its risk may change too).
     "retryRejectedWebhook": {"incident.logged"},
+    # A sync source (its runs, on the worker, import as a roster import does).
+    "createSyncSource": set(),
+    "runSyncNow": set(),
 }
 
 

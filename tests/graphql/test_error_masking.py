@@ -100,6 +100,13 @@ MUTATIONS: dict[str, str] = {
     "retryRejectedWebhook": (
         "mutation($r: ID!) { retryRejectedWebhook(id: $r) { incident { id } errors { code } } }"
     ),
+    "createSyncSource": (
+        'mutation { createSyncSource(input: {name: "Sheet", spreadsheetId: "s1", '
+        'credentials: "env:SHEETS_KEY"}) { source { id } errors { code } } }'
+    ),
+    "runSyncNow": (
+        "mutation($y: ID!) { runSyncNow(sourceId: $y) { source { id } errors { code } } }"
+    ),
 }
 
 
@@ -117,7 +124,9 @@ async def endpoint_and_delivery(
     rejected = await post(gql, key, secret, message("LATER-1"))
     assert rejected.status_code == 422, rejected.text
     await make_student(db, org, external_id="LATER-1", class_code="EV1", year_group=8)
+    synced = await gql(MUTATIONS["createSyncSource"], token=token)
     return {
+        "y": synced["data"]["createSyncSource"]["source"]["id"],
         "e": endpoint,
         "w": sent["data"]["sendTestEvent"]["delivery"]["id"],
         "r": to_global_id("RejectedWebhook", uuid.UUID(rejected.json()["id"])),

@@ -18,6 +18,7 @@ from app.graphql.integrations.types import (
     EndpointKind,
     IntegrationEndpoint,
     RejectedWebhook,
+    SyncSource,
     WebhookSource,
 )
 from app.graphql.mutations import Refused, in_transaction
@@ -25,9 +26,11 @@ from app.graphql.permissions import allow, roles_note
 from app.graphql.queries import read
 from app.graphql.relay import After, Connection, First, connection_from_page, page_from, parse_id
 from app.incidents.models import Incident as IncidentModel
-from app.integrations import inbound, service
+from app.integrations import inbound, service, sheets
+from app.integrations.jobs import sync_job_id
 from app.integrations.models import Delivery as DeliveryModel
 from app.integrations.models import Endpoint as EndpointModel
+from app.integrations.models import SyncSource as SyncSourceModel
 from app.orgs.models import Role
 
 ADMINS = (Role.ADMIN,)
@@ -85,6 +88,25 @@ class WebhookSourcePayload:
     secret: str | None = strawberry.field(
         description="The secret it signs with (whsec_…): shown this once."
     )
+    errors: list[UserError]
+
+
+@strawberry.input
+class CreateSyncSourceInput:
+    name: str = limited(C.Label)
+    spreadsheet_id: str = limited(C.Label, description="From the sheet's URL: /d/<id>/edit.")
+    range: str | None = limited(C.Label, default=None, description="A1 range; default Sheet1.")
+    credentials: str = limited(
+        C.Description,
+        description="Where the worker finds the service-account JSON: env:NAME (an "
+        "environment variable) or file:/path. Share the sheet with its client_email.",
+    )
+    interval_hours: int | None = limited(C.SyncHours, default=None)
+
+
+@strawberry.type
+class SyncSourcePayload:
+    source: SyncSource | None
     errors: list[UserError]
 
 
@@ -155,6 +177,21 @@ class IntegrationQueries:
             info, lambda s: service.deliveries_page(s, org_id=org_id, f=f, page=request)
         )
         return connection_from_page(page, Delivery.from_model)
+
+    @strawberry.field(
+        permission_classes=[allow(*ADMINS)],
+        description="Google Sheets synced into the roster, with their last run. " + _NOTE,
+    )
+    async def sync_sources(self, info: Info) -> list[SyncSource]:
+        org_id = info.context.actor.org_id
+
+        async def both(s: Any) -> Any:
+            found = await sheets.sources(s, org_id=org_id)
+            runs = await sheets.last_runs(s, org_id=org_id, source_ids=[x.id for x in found])
+            return found, runs
+
+        found, runs = await read(info, both)
+        return [SyncSource.from_model(x, runs.get(x.id)) for x in found]
 
     @strawberry.field(permission_classes=[allow(*ADMINS)], description=_NOTE)
     async def webhook_sources(self, info: Info) -> list[WebhookSource]:
@@ -306,3 +343,47 @@ class IntegrationMutations:
         if isinstance(result, Refused):
             return RetryRejectedWebhookPayload(incident=None, errors=result.errors)
         return RetryRejectedWebhookPayload(incident=Incident.from_model(result), errors=[])
+
+    @strawberry.mutation(
+        permission_classes=[allow(*ADMINS)],
+        description="Sync a Google Sheet of students into the roster every intervalHours "
+        "(default 6), first at once. " + _NOTE,
+    )
+    async def create_sync_source(
+        self, info: Info, input: CreateSyncSourceInput
+    ) -> SyncSourcePayload:
+        changes = sheets.SourceChanges(
+            name=input.name,
+            spreadsheet_id=input.spreadsheet_id,
+            range=input.range,
+            credentials=input.credentials,
+            interval_hours=input.interval_hours,
+        )
+        result = await in_transaction(
+            info, lambda s, actor: sheets.create_source(s, actor=actor, changes=changes)
+        )
+        return await _sync_payload(info, result)
+
+    @strawberry.mutation(
+        permission_classes=[allow(*ADMINS)],
+        description="Run a Google Sheets sync now, on the worker. " + _NOTE,
+    )
+    async def run_sync_now(self, info: Info, source_id: Id) -> SyncSourcePayload:
+        result = await in_transaction(
+            info,
+            lambda s, actor: sheets.make_due(
+                s, actor=actor, source_id=parse_id(source_id, "SyncSource", "sourceId")
+            ),
+        )
+        return await _sync_payload(info, result)
+
+
+async def _sync_payload(info: Info, result: object) -> SyncSourcePayload:
+    if isinstance(result, Refused):
+        return SyncSourcePayload(source=None, errors=result.errors)
+    assert isinstance(result, SyncSourceModel)
+    if info.context.queue is not None:  # else (or if it is down) the worker's sweep runs it
+        await info.context.queue.enqueue(
+            "sync_sheet", str(result.id), job_id=sync_job_id(result.id, result.next_due_at)
+        )
+    return SyncSourcePayload(source=SyncSource.from_model(result, None), errors=[])

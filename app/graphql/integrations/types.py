@@ -20,6 +20,9 @@ from app.integrations.models import DeliveryStatus as _Status
 from app.integrations.models import Endpoint as EndpointModel
 from app.integrations.models import EndpointKind as _Kind
 from app.integrations.models import InboundWebhook as InboundWebhookModel
+from app.integrations.models import SyncRun as SyncRunModel
+from app.integrations.models import SyncSource as SyncSourceModel
+from app.integrations.models import SyncStatus as _SyncStatus
 from app.integrations.models import WebhookSource as WebhookSourceModel
 
 EndpointKind = strawberry.enum(
@@ -168,3 +171,73 @@ class RejectedWebhook(Node):
             body=json.dumps(row.payload) if row.payload is not None else row.raw,
             source_id=to_global_id("WebhookSource", row.source_id),
         )
+
+
+SyncStatus = strawberry.enum(_SyncStatus, name="SyncStatus")
+
+
+@strawberry.type(description="One run of a Google Sheets sync.")
+class SyncRun:
+    status: SyncStatus  # type: ignore[valid-type]
+    started_at: datetime
+    finished_at: datetime | None
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    failed: int
+    error: str | None = strawberry.field(description="Why it failed, or its first bad row.")
+    import_job_id: strawberry.ID | None = strawberry.field(
+        description="The roster import it ran (its rejected rows: importJob.errors)."
+    )
+
+    @classmethod
+    def from_model(cls, row: SyncRunModel) -> SyncRun:
+        return cls(
+            status=row.status,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            rows=row.rows,
+            inserted=row.inserted,
+            updated=row.updated,
+            unchanged=row.unchanged,
+            failed=row.failed,
+            error=row.error,
+            import_job_id=to_global_id("ImportJob", row.import_job_id)
+            if row.import_job_id
+            else None,
+        )
+
+
+@strawberry.type(description="A Google Sheet of students, synced into the roster.")
+class SyncSource(Node):
+    model: strawberry.Private[SyncSourceModel]
+    last: strawberry.Private[SyncRunModel | None]
+    name: str
+    spreadsheet_id: str
+    range: str
+    credentials: str = strawberry.field(
+        description="Where the worker finds the service-account JSON: env:NAME or file:/path."
+    )
+    interval_hours: int
+    active: bool
+    next_due_at: datetime
+
+    @classmethod
+    def from_model(cls, row: SyncSourceModel, last: SyncRunModel | None) -> SyncSource:
+        return cls(
+            model=row,
+            last=last,
+            id=to_global_id("SyncSource", row.id),
+            name=row.name,
+            spreadsheet_id=row.spreadsheet_id,
+            range=row.range,
+            credentials=row.credentials,
+            interval_hours=row.interval_hours,
+            active=row.active,
+            next_due_at=row.next_due_at,
+        )
+
+    @strawberry.field(description="Its latest run (null before the first).")
+    def last_run(self) -> SyncRun | None:
+        return SyncRun.from_model(self.last) if self.last is not None else None
