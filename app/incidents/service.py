@@ -229,6 +229,8 @@ async def update_flags(
     if incident is None:
         raise ServiceError.single("id", "no such incident", ErrorCode.NOT_FOUND)
     before = audit.snapshot(incident)
+    # The admin is notified now (the admin-alert webhooks go out: app.integrations.outbox).
+    notifies = admin_notified is True and not incident.admin_notified
     if parent_meeting_scheduled is not None:
         incident.parent_meeting_scheduled = parent_meeting_scheduled
     if hod_consulted is not None:
@@ -238,11 +240,15 @@ async def update_flags(
     await audit.record(
         session, actor=actor, action="incident.update", entity=incident, before=before
     )
+    await session.flush()  # the outbox reads the incident's row in the event's statement
+    payload: dict[str, object] = {"incidentId": str(incident.id), "change": "follow-up"}
+    if notifies:
+        payload["adminNotified"] = True
     await events.record(
         session,
         org_id=actor.org_id,
         topic=Topic.INCIDENT_UPDATED,
-        students={incident.student_id: {"incidentId": str(incident.id), "change": "follow-up"}},
+        students={incident.student_id: payload},
     )
     return incident
 

@@ -4,7 +4,8 @@ back together and cost no extra round trip (an org with no endpoints writes none
 
 Triggers (PTCC's targets):
 - `incident.logged`: every incident to GENERIC endpoints; negative ones to BEHAVIOUR_MANAGEMENT.
-- `incident.admin_notified`: an incident whose strike notifies the admin, to ADMIN_ALERT.
+- `incident.admin_notified`: an incident whose strike notifies the admin, or whose
+  follow-up flags are changed to say the admin is notified, to ADMIN_ALERT.
 - `risk.changed`: a risk tier rise, or an incident at strike 2 or more, to AT_RISK.
 GENERIC endpoints get every type they subscribe to. An endpoint with `event_types` gets
 only those of the types its kind triggers on.
@@ -48,7 +49,8 @@ outbox AS (
       FROM ev
       JOIN students s ON s.id = ev.student_id
       LEFT JOIN incidents i
-        ON ev.topic = 'incident.logged' AND i.id = (ev.payload->>'incidentId')::uuid
+        ON ev.topic IN ('incident.logged', 'incident.updated')
+       AND i.id = (ev.payload->>'incidentId')::uuid
       CROSS JOIN LATERAL (
           SELECT 'incident.logged' AS type,
                  CASE WHEN i.kind = 'NEGATIVE' THEN ARRAY['GENERIC', 'BEHAVIOUR_MANAGEMENT']
@@ -57,7 +59,9 @@ outbox AS (
            WHERE ev.topic = 'incident.logged'
           UNION ALL
           SELECT 'incident.admin_notified', ARRAY['GENERIC', 'ADMIN_ALERT'], {_INCIDENT_DATA}
-           WHERE ev.topic = 'incident.logged' AND i.admin_notified
+           WHERE (ev.topic = 'incident.logged' AND i.admin_notified)
+              OR (ev.topic = 'incident.updated'
+                  AND coalesce((ev.payload->>'adminNotified')::boolean, false))
           UNION ALL
           SELECT 'risk.changed', ARRAY['GENERIC', 'AT_RISK'], {_RISK_DATA}
            WHERE (ev.topic = 'risk.changed'

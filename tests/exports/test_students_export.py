@@ -20,9 +20,16 @@ QUERY = """query($f: StudentFilter, $fmt: ExportFormat!) {
 
 async def _school(db: Database, org: Org) -> None:
     risky = await make_student(
-        db, org, name='=HYPERLINK("http://x","Ann")', external_id="S-1", class_code="7A"
+        db,
+        org,
+        name='=HYPERLINK("http://x","Ann")',
+        external_id="S-1",
+        class_code="7A",
+        campus="+cmd|' /C calc'!A0",
     )
-    await make_student(db, org, name="Ben @SUM", external_id="-2", class_code="7A")
+    await make_student(
+        db, org, name="Ben @SUM", external_id="-2", class_code="7A", campus="@SUM(A1:A2)"
+    )
     await make_student(db, org, name="Cal Other", external_id="S-3", class_code="8C")
     for _ in range(2):
         await log(db, org, risky.id)
@@ -50,6 +57,7 @@ async def test_the_csv_export_filters_counts_and_neutralises_formulas(
     assert ann[1].startswith("'=HYPERLINK")
     assert (ann[7], ann[8]) == ("2", "1")  # negatives, positives in 30 days
     assert by_id["'-2"][1] == "Ben @SUM"  # only a leading sign is one
+    assert ann[4] == "'+cmd|' /C calc'!A0" and by_id["'-2"][4] == "'@SUM(A1:A2)"
 
 
 async def test_the_xlsx_export_keeps_text_as_text(

@@ -420,3 +420,22 @@ def test_backoff_is_capped_and_retry_after_dates_parse() -> None:
     assert D.parse_retry_after("soon", now) is None
     assert D.parse_retry_after("45", now) == 45
     assert timedelta(seconds=24) <= D.retry_delay(1, 30, None) <= timedelta(seconds=36)
+
+
+async def test_notifying_the_admin_afterwards_alerts_the_admin_tool(
+    gql: GraphQLClient, db: Database, org: Org
+) -> None:
+    from app.incidents import service as incidents
+
+    alert, _ = await _endpoint(gql, org, "https://admin.example/h", "ADMIN_ALERT")
+    student = await make_student(db, org)
+    incident = await log(db, org, student.id)  # strike 1: the admin is not notified
+    assert await _deliveries(db, org) == []
+    for _ in range(2):  # setting it twice alerts once
+        async with db.transaction(org.id) as session:
+            await incidents.update_flags(
+                session, actor=org.principal(), incident_id=incident.id, admin_notified=True
+            )
+    [d] = await _deliveries(db, org)
+    assert (d.endpoint_id, d.event_type) == (alert, "incident.admin_notified")
+    assert d.body["data"]["incidentId"] == str(incident.id) and d.body["data"]["adminNotified"]

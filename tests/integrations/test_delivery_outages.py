@@ -1,0 +1,182 @@
+"""Deliveries survive what breaks around them: Valkey stopped while incidents are logged
+(they go out after it returns, by the sweep), and a worker killed in the middle of a post
+(the delivery goes out again with the same webhook-id, and the receiver's effect is once)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from arq import Worker, create_pool
+from arq.connections import RedisSettings
+from sqlalchemy import text
+
+from app.config import Settings, get_settings
+from app.db import Database
+from app.integrations import delivery as D
+from app.integrations import service
+from app.integrations.models import DeliveryStatus, EndpointKind
+from app.orgs.models import Role
+from tests.conftest import JWT_SECRET, Org, Servers
+from tests.factories import make_student
+from tests.integrations.test_webhooks import POLICY, Receiver, _deliveries
+from tests.live.test_outages import Valkey
+from tests.support import app_with
+from workers.settings import WorkerSettings
+
+LOG = """mutation($s: ID!) { logIncident(input: {studentId: $s, kind: NEGATIVE,
+  category: "Disruption", note: "Shouting."}) { incident { id } errors { code } } }"""
+
+
+async def _endpoint(db: Database, org: Org, url: str) -> None:
+    async with db.transaction(org.id) as session:
+        await service.create(
+            session,
+            actor=org.principal(Role.ADMIN),
+            changes=service.EndpointChanges(
+                name="BM", kind=EndpointKind.BEHAVIOUR_MANAGEMENT, url=url
+            ),
+            allow_private=True,
+        )
+
+
+def _env(servers: Servers, redis_url: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": servers.database_url,
+        "REDIS_URL": redis_url,
+        "JWT_SECRET": JWT_SECRET,
+        "WEBHOOK_ALLOW_PRIVATE_URLS": "true",
+    }
+
+
+async def test_with_valkey_stopped_logging_succeeds_and_the_sweep_delivers_later(
+    servers: Servers,
+    db: Database,
+    org: Org,
+    valkey: Valkey,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.graphql.relay import to_global_id
+    from tests.conftest import GraphQLClient
+
+    await _endpoint(db, org, receiver.url)
+    student = await make_student(db, org)
+    settings = Settings(jwt_secret=JWT_SECRET, webhook_allow_private_urls=True)
+    async with app_with(settings, servers, redis_url=valkey.url) as app:
+        import httpx
+
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            gql = GraphQLClient(http)
+            valkey.stop()
+            for _ in range(3):
+                body = await gql(
+                    LOG, {"s": to_global_id("Student", student.id)}, token=org.token(Role.TEACHER)
+                )
+                assert body["data"]["logIncident"]["errors"] == [], body
+    written = await _deliveries(db, org)
+    assert len(written) == 3 and {d.status for d in written} == {DeliveryStatus.PENDING}
+    assert receiver.requests == []
+
+    valkey.start()
+    for name, value in _env(servers, valkey.url).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    redis = RedisSettings.from_dsn(valkey.url)
+    worker = Worker(
+        functions=WorkerSettings.functions,
+        # The sweep of webhooks, as the worker declares it (run at its start).
+        cron_jobs=[c for c in WorkerSettings.cron_jobs if c.name == "cron:sweep_webhooks"],
+        on_startup=WorkerSettings.on_startup,
+        on_shutdown=WorkerSettings.on_shutdown,
+        redis_settings=redis,
+        burst=True,
+        job_serializer=WorkerSettings.job_serializer,
+        job_deserializer=WorkerSettings.job_deserializer,
+        handle_signals=False,
+        poll_delay=0.05,
+    )
+    try:
+        await asyncio.wait_for(worker.async_run(), 120)
+    finally:
+        await WorkerSettings.on_shutdown(worker.ctx)
+        await worker.pool.aclose()
+        get_settings.cache_clear()
+    assert sorted(receiver.effects) == sorted(str(d.id) for d in written)
+    assert {d.status for d in await _deliveries(db, org)} == {DeliveryStatus.DELIVERED}
+
+
+async def test_a_worker_killed_mid_post_delivers_once_in_effect(
+    servers: Servers,
+    db: Database,
+    org: Org,
+    valkey: Valkey,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    import httpx
+
+    await _endpoint(db, org, receiver.url)
+    student = await make_student(db, org)
+    from tests.factories import log
+
+    await log(db, org, student.id)  # `db` queues nothing: the job is queued by hand below
+    [d] = await _deliveries(db, org)
+    receiver.script = [(200, {}, 4.0)]  # the first post is slow: the worker dies in it
+    pool = await create_pool(
+        RedisSettings.from_dsn(valkey.url),
+        job_serializer=WorkerSettings.job_serializer,
+        job_deserializer=WorkerSettings.job_deserializer,
+    )
+    try:
+        await pool.enqueue_job("deliver_webhook", str(d.id), _job_id=D.job_id(d.id, 0))
+    finally:
+        await pool.aclose()
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        "worker",
+        "--data-dir",
+        str(tmp_path),
+        env={**os.environ, **_env(servers, valkey.url)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(1200):
+            if receiver.requests:
+                break
+            await asyncio.sleep(0.05)
+        assert receiver.requests, "the worker never posted"
+        worker.send_signal(signal.SIGKILL)  # mid-post: it records nothing
+        await asyncio.wait_for(worker.wait(), 10)
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+    [leased] = await _deliveries(db, org)
+    assert leased.status is DeliveryStatus.PENDING and leased.leased_until is not None
+    # As if the dead worker's lease had run out: the sweep (or this call) tries again.
+    async with db.admin_transaction() as session:
+        await session.execute(
+            text(
+                "UPDATE webhook_deliveries SET leased_until = now() - interval '1 second'"
+                " WHERE id = :id"
+            ),
+            {"id": d.id},
+        )
+    assert d.id in {i for i, _ in await D.due(db)}
+    async with httpx.AsyncClient() as http:
+        outcome = await D.deliver(db, http, d.id, POLICY)
+    assert outcome is not None and outcome.status is DeliveryStatus.DELIVERED
+    await asyncio.sleep(4.5)  # the first (orphaned) post finishes on the receiver's side
+    assert len(receiver.requests) == 2
+    assert {r["headers"]["webhook-id"] for r in receiver.requests} == {str(d.id)}
+    assert list(receiver.effects) == [str(d.id)]  # deduped by webhook-id: one effect
