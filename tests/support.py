@@ -12,11 +12,16 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 import uvicorn
+from arq import ArqRedis, Worker, create_pool
+from arq.connections import RedisSettings
+from arq.constants import default_queue_name
 
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.main import create_app
 from tests.conftest import JWT_SECRET, Servers
+from workers.settings import WorkerSettings
 
 
 @asynccontextmanager
@@ -86,3 +91,70 @@ async def inserts_fail(
     finally:
         await conn.execute(f"DROP TRIGGER {name} ON {table}; DROP FUNCTION {name}();")
         await conn.close()
+
+
+@asynccontextmanager
+async def job_pool(redis_url: str, queue: str | None = None) -> AsyncIterator[ArqRedis]:
+    """An arq pool as the app's (JSON job arguments), on `queue` (default: arq's own)."""
+    pool = await create_pool(
+        RedisSettings.from_dsn(redis_url),
+        default_queue_name=queue or default_queue_name,
+        job_serializer=WorkerSettings.job_serializer,
+        job_deserializer=WorkerSettings.job_deserializer,
+    )
+    try:
+        yield pool
+    finally:
+        await pool.aclose()
+
+
+async def run_worker(
+    servers: Servers,
+    monkeypatch: pytest.MonkeyPatch,
+    *calls: Any,
+    redis_url: str | None = None,
+    crons: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> Worker:
+    """A real arq worker, with the worker's own start-up and shut-down and configured from
+    the environment as `schoolgraph worker` is, run until its queue is empty: the `calls`
+    (function name, args...) and the worker's `crons` (their names, e.g.
+    "cron:sweep_webhooks", run at its start). On a queue of its own, unless `redis_url`
+    (a Valkey of the test's own) is given: then on arq's default queue there."""
+    url = redis_url or servers.redis_url
+    for name, value in {
+        "DATABASE_URL": servers.database_url,
+        "REDIS_URL": url,
+        "JWT_SECRET": JWT_SECRET,
+        **(env or {}),
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    queue = default_queue_name if redis_url else "test-worker:" + uuid.uuid4().hex
+    try:
+        async with job_pool(url, queue) as pool:
+            for function, *args in calls:
+                await pool.enqueue_job(function, *args)
+        worker = Worker(
+            functions=WorkerSettings.functions,
+            cron_jobs=[c for c in WorkerSettings.cron_jobs if c.name in crons],
+            on_startup=WorkerSettings.on_startup,
+            on_shutdown=WorkerSettings.on_shutdown,
+            redis_settings=RedisSettings.from_dsn(url),
+            queue_name=queue,
+            burst=True,
+            job_serializer=WorkerSettings.job_serializer,
+            job_deserializer=WorkerSettings.job_deserializer,
+            handle_signals=False,
+            poll_delay=0.05,
+        )
+        try:
+            await asyncio.wait_for(worker.async_run(), 120)
+            assert worker.jobs_failed == 0
+        finally:
+            # What Worker.close() would do, but its pool.close() is deprecated in redis-py.
+            await WorkerSettings.on_shutdown(worker.ctx)
+            await worker.pool.aclose()
+        return worker
+    finally:
+        get_settings.cache_clear()

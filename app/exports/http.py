@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from app.auth.http import caller_or_refusal
 from app.auth.service import Authenticator
-from app.auth.tokens import AuthUnavailable, InvalidToken
 from app.db import Database
 from app.exports import students as export
 from app.graphql.permissions import STAFF
@@ -54,14 +54,9 @@ def _filter(request: Request) -> StudentFilter | str:
 
 def student_export(db: Database, auth: Authenticator) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        try:
-            actor = await auth.authenticate(request.headers.get("authorization"))
-        except InvalidToken as exc:
-            return JSONResponse({"error": str(exc)}, status_code=401)
-        except AuthUnavailable as exc:
-            return JSONResponse({"error": "unavailable", "errorId": exc.error_id}, 503)
-        if actor.role not in STAFF:
-            return JSONResponse({"error": "forbidden"}, status_code=403)
+        actor = await caller_or_refusal(auth, request, STAFF)
+        if isinstance(actor, Response):
+            return actor
         try:
             fmt = export.ExportFormat(request.path_params["format"].upper())
         except ValueError:

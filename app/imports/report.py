@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from app.auth.http import caller_or_refusal
 from app.auth.service import Authenticator
-from app.auth.tokens import AuthUnavailable, InvalidToken
 from app.core.errors import ServiceError
 from app.db import Database
 from app.graphql.permissions import STAFF
@@ -41,14 +41,9 @@ def error_report(db: Database, auth: Authenticator) -> Callable[[Request], Await
     """The route's endpoint."""
 
     async def endpoint(request: Request) -> Response:
-        try:
-            actor = await auth.authenticate(request.headers.get("authorization"))
-        except InvalidToken as exc:
-            return JSONResponse({"error": str(exc)}, status_code=401)
-        except AuthUnavailable as exc:
-            return JSONResponse({"error": "unavailable", "errorId": exc.error_id}, 503)
-        if actor.role not in STAFF:
-            return JSONResponse({"error": "forbidden"}, status_code=403)
+        actor = await caller_or_refusal(auth, request, STAFF)
+        if isinstance(actor, Response):
+            return actor
         try:
             job_id = parse_id(request.path_params["id"], "ImportJob", "id")
         except ServiceError:

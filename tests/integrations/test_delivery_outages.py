@@ -12,11 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from arq import Worker, create_pool
-from arq.connections import RedisSettings
 from sqlalchemy import text
 
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.db import Database
 from app.integrations import delivery as D
 from app.integrations import service
@@ -26,8 +24,7 @@ from tests.conftest import JWT_SECRET, Org, Servers
 from tests.factories import make_student
 from tests.integrations.test_webhooks import POLICY, Receiver, _deliveries
 from tests.live.test_outages import Valkey
-from tests.support import app_with
-from workers.settings import WorkerSettings
+from tests.support import app_with, job_pool, run_worker
 
 LOG = """mutation($s: ID!) { logIncident(input: {studentId: $s, kind: NEGATIVE,
   category: "Disruption", note: "Shouting."}) { incident { id } errors { code } } }"""
@@ -85,29 +82,14 @@ async def test_with_valkey_stopped_logging_succeeds_and_the_sweep_delivers_later
     assert receiver.requests == []
 
     valkey.start()
-    for name, value in _env(servers, valkey.url).items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    redis = RedisSettings.from_dsn(valkey.url)
-    worker = Worker(
-        functions=WorkerSettings.functions,
-        # The sweep of webhooks, as the worker declares it (run at its start).
-        cron_jobs=[c for c in WorkerSettings.cron_jobs if c.name == "cron:sweep_webhooks"],
-        on_startup=WorkerSettings.on_startup,
-        on_shutdown=WorkerSettings.on_shutdown,
-        redis_settings=redis,
-        burst=True,
-        job_serializer=WorkerSettings.job_serializer,
-        job_deserializer=WorkerSettings.job_deserializer,
-        handle_signals=False,
-        poll_delay=0.05,
+    # The worker's own sweep of webhooks (run at its start) finds and delivers them.
+    await run_worker(
+        servers,
+        monkeypatch,
+        redis_url=valkey.url,
+        crons=("cron:sweep_webhooks",),
+        env={"WEBHOOK_ALLOW_PRIVATE_URLS": "true"},
     )
-    try:
-        await asyncio.wait_for(worker.async_run(), 120)
-    finally:
-        await WorkerSettings.on_shutdown(worker.ctx)
-        await worker.pool.aclose()
-        get_settings.cache_clear()
     assert sorted(receiver.effects) == sorted(str(d.id) for d in written)
     assert {d.status for d in await _deliveries(db, org)} == {DeliveryStatus.DELIVERED}
 
@@ -129,15 +111,8 @@ async def test_a_worker_killed_mid_post_delivers_once_in_effect(
     await log(db, org, student.id)  # `db` queues nothing: the job is queued by hand below
     [d] = await _deliveries(db, org)
     receiver.script = [(200, {}, 4.0)]  # the first post is slow: the worker dies in it
-    pool = await create_pool(
-        RedisSettings.from_dsn(valkey.url),
-        job_serializer=WorkerSettings.job_serializer,
-        job_deserializer=WorkerSettings.job_deserializer,
-    )
-    try:
+    async with job_pool(valkey.url) as pool:
         await pool.enqueue_job("deliver_webhook", str(d.id), _job_id=D.job_id(d.id, 0))
-    finally:
-        await pool.aclose()
     worker = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

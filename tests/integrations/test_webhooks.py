@@ -17,8 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-from arq import create_pool
-from arq.connections import RedisSettings
 from sqlalchemy import select, text
 from standardwebhooks.webhooks import Webhook
 
@@ -31,8 +29,7 @@ from app.integrations.models import Attempt, Delivery, DeliveryStatus, Endpoint
 from app.orgs.models import Role
 from tests.conftest import GraphQLClient, Org, Servers
 from tests.factories import log, make_student
-from tests.search.test_indexing import run_worker
-from workers.settings import WorkerSettings
+from tests.support import job_pool, run_worker
 
 POLICY = D.Policy(base_seconds=30, max_attempts=4, timeout=1.0, allow_private=True)
 CREATE = """mutation($name: String!, $kind: EndpointKind!, $url: String!, $types: [String!]) {
@@ -368,20 +365,13 @@ async def test_a_real_worker_delivers_what_the_queue_lost(
         await log(db, org, student.id)
     written = await _deliveries(db, org)
     assert len(written) == 3
-    queue = "test-webhooks:" + uuid.uuid4().hex
-    pool = await create_pool(
-        RedisSettings.from_dsn(servers.redis_url),
-        default_queue_name=queue,
-        job_serializer=WorkerSettings.job_serializer,
-        job_deserializer=WorkerSettings.job_deserializer,
+    assert {d.id for d in written} <= {i for i, _ in await D.due(db)}
+    await run_worker(
+        servers,
+        monkeypatch,
+        *[("deliver_webhook", str(d.id)) for d in written],
+        env={"WEBHOOK_ALLOW_PRIVATE_URLS": "true"},
     )
-    try:
-        due = {i for i, _ in await D.due(db)}
-        assert {d.id for d in written} <= due
-    finally:
-        await pool.aclose()
-    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_URLS", "true")
-    await run_worker(servers, monkeypatch, *[("deliver_webhook", str(d.id)) for d in written])
     assert sorted(receiver.effects) == sorted(str(d.id) for d in written)
     assert len(receiver.requests) == 3
     assert {d.status for d in await _deliveries(db, org)} == {DeliveryStatus.DELIVERED}
@@ -395,21 +385,13 @@ async def test_the_sweep_queues_due_deliveries_once_each(
     await log(db, org, student.id)
     [d] = await _deliveries(db, org)
     queue = "test-webhook-sweep:" + uuid.uuid4().hex
-    pool = await create_pool(
-        RedisSettings.from_dsn(servers.redis_url),
-        default_queue_name=queue,
-        job_serializer=WorkerSettings.job_serializer,
-        job_deserializer=WorkerSettings.job_deserializer,
-    )
-    try:
+    async with job_pool(servers.redis_url, queue) as pool:
         first = await jobs.sweep_webhooks({"db": db, "redis": pool})
         assert first >= 1
         assert await pool.exists(f"arq:job:{D.job_id(d.id, 0)}")
         # Queued already under that attempt's id: the next sweep does not queue it twice.
         await jobs.sweep_webhooks({"db": db, "redis": pool})
         assert await pool.zcard(queue) == first
-    finally:
-        await pool.aclose()
 
 
 def test_backoff_is_capped_and_retry_after_dates_parse() -> None:

@@ -4,7 +4,6 @@ sees what: tenancy, and aides never seeing support or intervention notes."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import re
@@ -15,21 +14,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from arq import Worker, create_pool
-from arq.connections import RedisSettings
 from arq.jobs import Job
 from sqlalchemy import text
 
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.db import Database
 from app.graphql.relay import to_global_id
 from app.incidents import flows
 from app.orgs.models import Role
 from app.search import embeddings, jobs, service
 from app.search.models import SourceType
-from tests.conftest import JWT_SECRET, GraphQLClient, Org, Servers, make_org
+from tests.conftest import GraphQLClient, Org, Servers, make_org
 from tests.search import support as w
-from workers.settings import WorkerSettings
+from tests.support import job_pool, run_worker
 
 SETTINGS = Settings(database_url=None, redis_url=None)
 SEARCH = """query($q: String!, $f: SearchFilter, $n: Int! = 10) {
@@ -54,48 +51,6 @@ async def find(
         filter=service.SearchFilter(**f),
         first=10,
     )
-
-
-async def run_worker(servers: Servers, monkeypatch: pytest.MonkeyPatch, *calls: Any) -> Worker:
-    """The calls (function name, args...) run to completion by a real arq worker with the
-    worker's own start-up, on a queue of this test's."""
-    monkeypatch.setenv("DATABASE_URL", servers.database_url)
-    monkeypatch.setenv("REDIS_URL", servers.redis_url)
-    monkeypatch.setenv("JWT_SECRET", JWT_SECRET)
-    get_settings.cache_clear()
-    queue = "test-search:" + uuid.uuid4().hex
-    redis = RedisSettings.from_dsn(servers.redis_url)
-    pool = await create_pool(
-        redis,
-        default_queue_name=queue,
-        job_serializer=WorkerSettings.job_serializer,
-        job_deserializer=WorkerSettings.job_deserializer,
-    )
-    try:
-        for function, *args in calls:
-            await pool.enqueue_job(function, *args, _queue_name=queue)
-        worker = Worker(
-            functions=WorkerSettings.functions,
-            on_startup=WorkerSettings.on_startup,
-            on_shutdown=WorkerSettings.on_shutdown,
-            redis_settings=redis,
-            queue_name=queue,
-            burst=True,
-            job_serializer=WorkerSettings.job_serializer,
-            job_deserializer=WorkerSettings.job_deserializer,
-            handle_signals=False,
-            poll_delay=0.05,
-        )
-        try:
-            await asyncio.wait_for(worker.async_run(), 120)
-            assert worker.jobs_failed == 0
-        finally:
-            await WorkerSettings.on_shutdown(worker.ctx)
-            await worker.pool.aclose()
-        return worker
-    finally:
-        await pool.aclose()
-        get_settings.cache_clear()
 
 
 async def test_a_logged_incident_is_searchable_once_the_worker_has_run(
@@ -154,19 +109,10 @@ async def test_the_sweep_indexes_what_a_lost_job_left(
     provider = embeddings.provider(SETTINGS)
     assert org.id in await service.orgs_pending(db, provider)
 
-    queue = "test-sweep:" + uuid.uuid4().hex
-    pool = await create_pool(
-        RedisSettings.from_dsn(servers.redis_url),
-        default_queue_name=queue,
-        job_serializer=WorkerSettings.job_serializer,
-        job_deserializer=WorkerSettings.job_deserializer,
-    )
-    try:
+    async with job_pool(servers.redis_url, "test-sweep:" + uuid.uuid4().hex) as pool:
         assert await jobs.sweep_search({"db": db, "redis": pool}) >= 1
         ours = await Job(jobs.org_job_id(org.id), pool, _deserializer=json_loads).info()
         assert ours is not None and ours.function == "index_org"
-    finally:
-        await pool.aclose()
     await run_worker(servers, monkeypatch, ("index_org", str(org.id)))
     [hit] = await find(db, org, "door hinges")
     assert hit.student_id == sid and "<mark>door</mark>" in hit.snippet
