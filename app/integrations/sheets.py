@@ -158,15 +158,41 @@ async def due(db: Database) -> list[tuple[uuid.UUID, datetime]]:
         return [(r.id, r.next_due_at) for r in rows]
 
 
-async def make_due(session: AsyncSession, *, actor: Principal, source_id: uuid.UUID) -> SyncSource:
-    """runSyncNow: due now (the worker runs it at once when queued, or at its next sweep)."""
+async def _require(
+    session: AsyncSession, *, org_id: uuid.UUID, source_id: uuid.UUID, field: str
+) -> SyncSource:
     source = (
         await session.execute(
-            select(SyncSource).where(SyncSource.org_id == actor.org_id, SyncSource.id == source_id)
+            select(SyncSource).where(SyncSource.org_id == org_id, SyncSource.id == source_id)
         )
     ).scalar_one_or_none()
     if source is None:
-        raise ServiceError.single("sourceId", "no such sync source", ErrorCode.NOT_FOUND)
+        raise ServiceError.single(field, "no such sync source", ErrorCode.NOT_FOUND)
+    return source
+
+
+async def update_source(
+    session: AsyncSession, *, actor: Principal, source_id: uuid.UUID, changes: SourceChanges
+) -> SyncSource:
+    """Change a source (turn it off with active: false); a new interval counts from now."""
+    source = await _require(session, org_id=actor.org_id, source_id=source_id, field="id")
+    before = audit.snapshot(source)
+    values = _clean(changes, creating=False)
+    for name, value in values.items():
+        setattr(source, name, value)
+    if "interval_hours" in values:
+        now = (await session.execute(text("SELECT now()"))).scalar_one()
+        source.next_due_at = now + timedelta(hours=source.interval_hours)
+    await session.flush()
+    await audit.record(
+        session, actor=actor, action="sync_source.update", entity=source, before=before
+    )
+    return source
+
+
+async def make_due(session: AsyncSession, *, actor: Principal, source_id: uuid.UUID) -> SyncSource:
+    """runSyncNow: due now (the worker runs it at once when queued, or at its next sweep)."""
+    source = await _require(session, org_id=actor.org_id, source_id=source_id, field="sourceId")
     source.next_due_at = (await session.execute(text("SELECT now()"))).scalar_one()
     await audit.record(
         session, actor=actor, action="sync_source.run_now", entity=source, before=None

@@ -46,6 +46,7 @@ TOPICS: dict[str, set[str]] = {
     "retryRejectedWebhook": {"incident.logged"},
     # A sync source (its runs, on the worker, import as a roster import does).
     "createSyncSource": set(),
+    "updateSyncSource": set(),
     "runSyncNow": set(),
 }
 

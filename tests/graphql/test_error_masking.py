@@ -104,6 +104,10 @@ MUTATIONS: dict[str, str] = {
         'mutation { createSyncSource(input: {name: "Sheet", spreadsheetId: "s1", '
         'credentials: "env:SHEETS_KEY"}) { source { id } errors { code } } }'
     ),
+    "updateSyncSource": (
+        "mutation($y: ID!) { updateSyncSource(input: {id: $y, intervalHours: 12}) "
+        "{ source { id } errors { code } } }"
+    ),
     "runSyncNow": (
         "mutation($y: ID!) { runSyncNow(sourceId: $y) { source { id } errors { code } } }"
     ),

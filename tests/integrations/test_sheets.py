@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
 from app.db import Database
+from app.graphql.relay import to_global_id
 from app.integrations import sheets
 from app.integrations.models import SyncSource, SyncStatus
 from app.orgs.models import Role
@@ -287,3 +288,28 @@ async def test_sources_are_managed_in_graphql(
     )
     assert now["data"]["runSyncNow"]["source"]["nextDueAt"] < row["nextDueAt"]
     assert (await gql("{ syncSources { name } }", token=org.token(Role.TEACHER)))["data"] is None
+
+
+async def test_a_source_can_be_changed_and_turned_off(
+    gql: GraphQLClient, db: Database, org: Org, google: Google, service_account: str
+) -> None:
+    google.sheets["sheet-6"] = SHEET
+    source_id = await _source(db, org, service_account, "sheet-6")
+    update = """mutation($id: ID!, $h: Int, $a: Boolean, $r: String) {
+      updateSyncSource(input: {id: $id, intervalHours: $h, active: $a, range: $r}) {
+      source { range intervalHours active } errors { field code } } }"""
+    gid = to_global_id("SyncSource", source_id)
+    token = org.token(Role.ADMIN)
+    bad = await gql(update, {"id": gid, "h": 0}, token=token)
+    assert bad["data"]["updateSyncSource"]["errors"][0]["field"] == "intervalHours"
+    changed = await gql(update, {"id": gid, "h": 24, "r": "Roster!A1:E"}, token=token)
+    assert changed["data"]["updateSyncSource"]["source"] == {
+        "range": "Roster!A1:E",
+        "intervalHours": 24,
+        "active": True,
+    }
+    off = await gql(update, {"id": gid, "a": False}, token=token)
+    assert off["data"]["updateSyncSource"]["source"]["active"] is False
+    # An inactive source does not run, even when asked.
+    assert await sheets.run_sync(db, source_id, config(google), force=True) is None
+    assert google.reads == []

@@ -421,3 +421,38 @@ async def test_notifying_the_admin_afterwards_alerts_the_admin_tool(
     [d] = await _deliveries(db, org)
     assert (d.endpoint_id, d.event_type) == (alert, "incident.admin_notified")
     assert d.body["data"]["incidentId"] == str(incident.id) and d.body["data"]["adminNotified"]
+
+
+async def test_the_job_queues_its_next_attempt_for_its_time(
+    gql: GraphQLClient,
+    db: Database,
+    org: Org,
+    receiver: Receiver,
+    servers: Servers,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.config import get_settings
+
+    await _endpoint(gql, org, receiver.url)
+    student = await make_student(db, org)
+    await log(db, org, student.id)
+    [d] = await _deliveries(db, org)
+    receiver.script = [(503, {}, 0.0)]
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_URLS", "true")
+    get_settings.cache_clear()
+    queue = "test-webhook-job:" + uuid.uuid4().hex
+    try:
+        async with job_pool(servers.redis_url, queue) as pool:
+            ctx: dict[str, Any] = {"db": db, "redis": pool}
+            try:
+                result = await jobs.deliver_webhook(ctx, str(d.id))
+            finally:
+                await ctx["http"].aclose()
+            assert result == {"status": "FAILED", "attempts": 1, "statusCode": 503}
+            # Its second attempt waits in the queue for its time (arq's deferred job).
+            score = await pool.zscore(queue, D.job_id(d.id, 1))
+    finally:
+        get_settings.cache_clear()
+    [failed] = await _deliveries(db, org)
+    assert failed.next_attempt_at is not None and score is not None
+    assert abs(score / 1000 - failed.next_attempt_at.timestamp()) < 1

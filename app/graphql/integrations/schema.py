@@ -104,6 +104,17 @@ class CreateSyncSourceInput:
     interval_hours: int | None = limited(C.SyncHours, default=None)
 
 
+@strawberry.input
+class UpdateSyncSourceInput:
+    id: strawberry.ID = limited(C.GlobalId)
+    name: str | None = limited(C.Label, default=None)
+    spreadsheet_id: str | None = limited(C.Label, default=None)
+    range: str | None = limited(C.Label, default=None)
+    credentials: str | None = limited(C.Description, default=None)
+    interval_hours: int | None = limited(C.SyncHours, default=None)
+    active: bool | None = None
+
+
 @strawberry.type
 class SyncSourcePayload:
     source: SyncSource | None
@@ -363,6 +374,32 @@ class IntegrationMutations:
             info, lambda s, actor: sheets.create_source(s, actor=actor, changes=changes)
         )
         return await _sync_payload(info, result)
+
+    @strawberry.mutation(
+        permission_classes=[allow(*ADMINS)],
+        description="Change a Google Sheets source (active: false stops its runs). " + _NOTE,
+    )
+    async def update_sync_source(
+        self, info: Info, input: UpdateSyncSourceInput
+    ) -> SyncSourcePayload:
+        changes = sheets.SourceChanges(
+            name=input.name,
+            spreadsheet_id=input.spreadsheet_id,
+            range=input.range,
+            credentials=input.credentials,
+            interval_hours=input.interval_hours,
+            active=input.active,
+        )
+        result = await in_transaction(
+            info,
+            lambda s, actor: sheets.update_source(
+                s, actor=actor, source_id=parse_id(input.id, "SyncSource", "id"), changes=changes
+            ),
+        )
+        if isinstance(result, Refused):
+            return SyncSourcePayload(source=None, errors=result.errors)
+        assert isinstance(result, SyncSourceModel)
+        return SyncSourcePayload(source=SyncSource.from_model(result, None), errors=[])
 
     @strawberry.mutation(
         permission_classes=[allow(*ADMINS)],
