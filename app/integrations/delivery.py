@@ -6,6 +6,7 @@ worker killed after the post, before it recorded it) carries the same `webhook-i
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import ipaddress
 import json
@@ -186,7 +187,8 @@ async def deliver(
         error = "endpoint inactive"
     else:
         try:
-            check_url(endpoint.url, allow_private=policy.allow_private)
+            # Resolving the name blocks: in a thread, not on the worker's event loop.
+            await asyncio.to_thread(check_url, endpoint.url, allow_private=policy.allow_private)
             body = body_bytes(delivery)
             msg_id = str(delivery.id)
             response = await http.post(

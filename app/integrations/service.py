@@ -3,6 +3,7 @@ secrets, rotation with overlap, redelivery), called by GraphQL and by jobs alike
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
 import uuid
@@ -54,6 +55,7 @@ def _clean(changes: EndpointChanges, *, allow_private: bool, creating: bool) -> 
             values["url"] = check_url(changes.url or "", allow_private=allow_private)
         except ServiceError as exc:
             v.errors.extend(exc.errors)
+        # (check_url resolves the host: the callers run this in a thread.)
     if changes.event_types is not None:
         unknown = sorted(set(changes.event_types) - set(EVENT_TYPES))
         if unknown:
@@ -79,7 +81,7 @@ async def create(
     session: AsyncSession, *, actor: Principal, changes: EndpointChanges, allow_private: bool
 ) -> tuple[Endpoint, str]:
     """A new endpoint, and its secret (shown this once)."""
-    values = _clean(changes, allow_private=allow_private, creating=True)
+    values = await asyncio.to_thread(_clean, changes, allow_private=allow_private, creating=True)
     if changes.kind is None:
         raise ServiceError.single("kind", "give the endpoint's kind", ErrorCode.REQUIRED)
     secret = new_secret()
@@ -128,7 +130,8 @@ async def update(
 ) -> Endpoint:
     endpoint = await require(session, org_id=actor.org_id, endpoint_id=endpoint_id)
     before = _safe(endpoint)
-    for name, value in _clean(changes, allow_private=allow_private, creating=False).items():
+    cleaned = await asyncio.to_thread(_clean, changes, allow_private=allow_private, creating=False)
+    for name, value in cleaned.items():
         setattr(endpoint, name, value)
     await session.flush()
     await audit.record(
