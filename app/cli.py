@@ -160,6 +160,9 @@ def _dev(args: argparse.Namespace, settings: Settings, session: DevSession) -> N
             print(
                 "\nschoolgraph is starting.\n"
                 f"  GraphiQL:  http://127.0.0.1:{args.port}/graphql\n"
+                f"  Dashboard: http://127.0.0.1:{args.port}/dashboard/#token={token}\n"
+                "             (the token stays in the browser tab: the page takes it out of "
+                "the link)\n"
                 f"  ADMIN token for org 'demo' (12 h):\n  {token}\n"
                 '  In GraphiQL, add the header  {"Authorization": "Bearer <token>"}\n',
                 flush=True,

@@ -18,12 +18,14 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from app.auth.service import Authenticator
 from app.auth.tokens import TokenVerifier
 from app.config import Settings, get_settings
+from app.dashboard.page import PATH as DASHBOARD_PATH
+from app.dashboard.page import dashboard_files
 from app.db import Database
 from app.events.live import LiveHub, publish_commits
 from app.exports.http import student_export
@@ -125,6 +127,10 @@ def _cors(settings: Settings) -> list[Middleware]:
     ]
 
 
+async def _to_dashboard(request: Request) -> Response:
+    return RedirectResponse(DASHBOARD_PATH + "/")
+
+
 def create_app(
     *,
     settings: Settings | None = None,
@@ -206,6 +212,10 @@ def create_app(
     ]
     if settings.graphiql:
         routes.append(Mount(ASSETS_PATH, app=graphiql_assets(), name="graphiql-assets"))
+    routes += [
+        Route(DASHBOARD_PATH, _to_dashboard),
+        Mount(DASHBOARD_PATH, app=dashboard_files(), name="dashboard"),
+    ]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -158,3 +158,43 @@ async def run_worker(
         return worker
     finally:
         get_settings.cache_clear()
+
+
+class LiveServer:
+    """`app` served by uvicorn on one loopback port, to stop and start again on the same port
+    (the app's lifespan left to the caller)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port: int = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self.app, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning"
+            )
+        )
+        self._task = asyncio.create_task(self._server.serve())
+        for _ in range(500):  # uvicorn offers no "started" event to await
+            if self._server.started:
+                return
+            await asyncio.sleep(0.02)
+        raise RuntimeError("uvicorn did not start")
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+            self._server = self._task = None
+
+    async def __aenter__(self) -> LiveServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()

@@ -200,6 +200,7 @@ Growth = number("Growth", -1_000, 1_000)
 PageSize = number("PageSize", 0, 1_000)
 SearchFirst = number("SearchFirst", 1, 50)  # search hits per answer
 SyncHours = number("SyncHours", 1, 168)  # a Google Sheets sync's interval
+TrendDays = number("TrendDays", 1, 120)  # days of the dashboard's trend
 
 # The org policy's numbers (app.orgs.policy checks the rules between them, e.g. a severe
 # absence threshold above the chronic one).

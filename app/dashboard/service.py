@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
@@ -134,3 +134,69 @@ async def snapshot(
         students_by_tier=by_tier,
         open_interventions=int(open_n),
     )
+
+
+@dataclass(frozen=True)
+class DayTrend:
+    day: date
+    attendance_rate: float | None  # present periods / scheduled periods (None: none recorded)
+    negative: int
+    positive: int
+
+
+_TREND = text(
+    """
+WITH s AS (
+    SELECT id FROM students
+    WHERE org_id = :org_id
+      AND (CAST(:year_group AS smallint) IS NULL OR year_group = :year_group)
+      AND (CAST(:class_code AS text) IS NULL OR class_code = :class_code)
+      AND (CAST(:student_id AS uuid) IS NULL OR id = :student_id)
+), days AS (
+    SELECT generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 day')::date
+        AS day
+), rates AS (
+    SELECT a.day, sum(a.present_periods)::float / nullif(sum(a.scheduled_periods), 0) AS rate
+    FROM attendance_days AS a JOIN s ON s.id = a.student_id
+    WHERE a.org_id = :org_id AND a.day BETWEEN :first AND :last
+    GROUP BY a.day
+), counts AS (
+    SELECT (i.occurred_at AT TIME ZONE :zone)::date AS day,
+           count(*) FILTER (WHERE i.kind = 'NEGATIVE') AS negative,
+           count(*) FILTER (WHERE i.kind = 'POSITIVE') AS positive
+    FROM incidents AS i JOIN s ON s.id = i.student_id
+    WHERE i.org_id = :org_id AND i.voided_at IS NULL
+      AND i.occurred_at >= :since AND i.occurred_at < :until
+    GROUP BY 1
+)
+SELECT d.day, r.rate, coalesce(c.negative, 0), coalesce(c.positive, 0)
+FROM days AS d LEFT JOIN rates AS r ON r.day = d.day LEFT JOIN counts AS c ON c.day = d.day
+ORDER BY d.day
+"""
+)
+
+
+async def trend(
+    db: Database, *, org_id: uuid.UUID, scope: EventScope, now: datetime, days: int
+) -> list[DayTrend]:
+    """Per day of the org's last `days` (today included): the attendance rate as
+    `attendanceSummary` computes it, and incidents by kind (void ones excluded)."""
+    async with db.transaction(org_id) as session:
+        policy = await orgs.get_policy(session, org_id=org_id)
+        today = local_today(policy, now)
+        first = today - timedelta(days=days - 1)
+        rows = await session.execute(
+            _TREND,
+            {
+                "org_id": org_id,
+                "year_group": scope.year_group,
+                "class_code": scope.class_code,
+                "student_id": scope.student_id,
+                "first": first,
+                "last": today,
+                "zone": policy.timezone,
+                "since": local_midnight(policy, now) - timedelta(days=days - 1, hours=2),
+                "until": local_midnight(policy, now) + timedelta(hours=26),
+            },
+        )
+        return [DayTrend(day, _rate(rate), int(neg), int(pos)) for day, rate, neg, pos in rows]

@@ -35,6 +35,7 @@ from app.graphql.contracts import limited_argument
 from app.graphql.door import DoorChecks, FragmentExpansionLimit, RequestLogging
 from app.graphql.events.execution import SharedEventExecution
 from app.graphql.events.schema import Subscription
+from app.graphql.events.trend import DashboardQueries
 from app.graphql.exports.schema import ExportQueries
 from app.graphql.imports.dataloaders import ImportJobByIdLoader
 from app.graphql.imports.schema import ImportMutations, ImportQueries
@@ -118,6 +119,7 @@ Query = merge_types(
         SearchQueries,
         IntegrationQueries,
         ExportQueries,
+        DashboardQueries,
     ),
 )
 Mutation = merge_types(
