@@ -112,6 +112,8 @@ async def test_the_page_shows_the_school_live(
         # The tiles say what the dashboard's figures say.
         await _until(page, "kpi-incidents-negative", str(figures.negative))
         assert await _text(page, "kpi-incidents-positive") == str(figures.positive)
+        assert await _text(page, "kpi-incidents-neutral") == str(figures.neutral)
+        assert await _text(page, "kpi-house-points") == str(figures.house_points)
         for tier in (1, 2, 3):
             assert await _text(page, f"tier-count-{tier}") == str(figures.students_by_tier[tier])
         # An incident logged over HTTP appears in the feed and moves the tile.

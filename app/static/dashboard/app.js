@@ -188,6 +188,7 @@ function renderTiles(d) {
   };
   set("kpi-incidents-negative", d.incidentsToday.negative);
   set("kpi-incidents-positive", d.incidentsToday.positive);
+  set("kpi-incidents-neutral", d.incidentsToday.neutral);
   set("kpi-house-points", d.housePointsToday);
   set("kpi-attendance-today", percent(d.attendanceRateToday));
   set("kpi-attendance-week", percent(d.attendanceRateWeek));
