@@ -52,46 +52,56 @@ def _env(servers: Servers, redis_url: str) -> dict[str, str]:
 
 
 async def test_with_valkey_stopped_logging_succeeds_and_the_sweep_delivers_later(
-    servers: Servers,
-    db: Database,
-    org: Org,
+    scratch_database_url: str,
     valkey: Valkey,
     receiver: Receiver,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A database of its own: the worker's sweep delivers everything due, and the session's
+    # database holds other tests' deliveries (whose retries would keep a burst worker up).
+    import httpx
+
+    from app import migrate
     from app.graphql.relay import to_global_id
-    from tests.conftest import GraphQLClient
+    from tests.conftest import GraphQLClient, make_org
 
-    await _endpoint(db, org, receiver.url)
-    student = await make_student(db, org)
+    await asyncio.to_thread(migrate.upgrade, scratch_database_url)
+    own = Servers(scratch_database_url, valkey.url)
     settings = Settings(jwt_secret=JWT_SECRET, webhook_allow_private_urls=True)
-    async with app_with(settings, servers, redis_url=valkey.url) as app:
-        import httpx
+    db = Database.connect(settings, scratch_database_url)
+    try:
+        org = await make_org(db)
+        await _endpoint(db, org, receiver.url)
+        student = await make_student(db, org)
+        async with app_with(settings, own) as app:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+                gql = GraphQLClient(http)
+                valkey.stop()
+                for _ in range(3):
+                    body = await gql(
+                        LOG,
+                        {"s": to_global_id("Student", student.id)},
+                        token=org.token(Role.TEACHER),
+                    )
+                    assert body["data"]["logIncident"]["errors"] == [], body
+        written = await _deliveries(db, org)
+        assert len(written) == 3 and {d.status for d in written} == {DeliveryStatus.PENDING}
+        assert receiver.requests == []
 
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            gql = GraphQLClient(http)
-            valkey.stop()
-            for _ in range(3):
-                body = await gql(
-                    LOG, {"s": to_global_id("Student", student.id)}, token=org.token(Role.TEACHER)
-                )
-                assert body["data"]["logIncident"]["errors"] == [], body
-    written = await _deliveries(db, org)
-    assert len(written) == 3 and {d.status for d in written} == {DeliveryStatus.PENDING}
-    assert receiver.requests == []
-
-    valkey.start()
-    # The worker's own sweep of webhooks (run at its start) finds and delivers them.
-    await run_worker(
-        servers,
-        monkeypatch,
-        redis_url=valkey.url,
-        crons=("cron:sweep_webhooks",),
-        env={"WEBHOOK_ALLOW_PRIVATE_URLS": "true"},
-    )
-    assert sorted(receiver.effects) == sorted(str(d.id) for d in written)
-    assert {d.status for d in await _deliveries(db, org)} == {DeliveryStatus.DELIVERED}
+        valkey.start()
+        # The worker's own sweep of webhooks (run at its start) finds and delivers them.
+        await run_worker(
+            own,
+            monkeypatch,
+            redis_url=valkey.url,
+            crons=("cron:sweep_webhooks",),
+            env={"WEBHOOK_ALLOW_PRIVATE_URLS": "true"},
+        )
+        assert sorted(receiver.effects) == sorted(str(d.id) for d in written)
+        assert {d.status for d in await _deliveries(db, org)} == {DeliveryStatus.DELIVERED}
+    finally:
+        await db.dispose()
 
 
 async def test_a_worker_killed_mid_post_delivers_once_in_effect(
