@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     # how long one read may take.
     sheets_api_root: str = "https://sheets.googleapis.com"
     sheets_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Where file: service-account keys may be, one folder per org (<dir>/<org slug>/...).
+    sheets_credentials_dir: Path | None = None
     # Inbound webhooks (POST /webhooks/{key}): larger bodies get 413 before they are read.
     webhook_max_body_bytes: int = Field(default=65_536, ge=1_024, le=10_485_760)
     # Search's HNSW scan: candidates kept per query (higher: better recall, slower).

@@ -12,6 +12,7 @@ import ipaddress
 import json
 import logging
 import random
+import re
 import socket
 import time
 import uuid
@@ -28,6 +29,7 @@ from standardwebhooks.webhooks import Webhook
 from app.core.errors import ErrorCode, ServiceError
 from app.db import Database
 from app.integrations.models import Attempt, Delivery, DeliveryStatus, Endpoint
+from app.integrations.outbox import TEST_EVENT
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +54,23 @@ def check_url(url: str, *, allow_private: bool, field: str = "url") -> str:
     """An endpoint URL we may post to: http(s), with a host; unless `allow_private`, not a
     private, loopback, link-local or reserved address (by literal or by what the name
     resolves to), so that the API cannot be pointed at the school's own network."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+        if host is not None:
+            host.encode("idna")
+    except (ValueError, UnicodeError):
+        raise ServiceError.single(field, "not a URL", ErrorCode.INVALID) from None
+    if parts.scheme not in ("http", "https") or not host:
         raise ServiceError.single(
             field, "an http:// or https:// URL with a host", ErrorCode.INVALID
         )
     if not allow_private:
-        for address in _addresses(parts.hostname):
+        for address in _addresses(host):
             if not address.is_global:
                 raise ServiceError.single(
                     field,
-                    f"{parts.hostname} is a private or local address; endpoints must be public",
+                    f"{host} is a private or local address; endpoints must be public",
                     ErrorCode.INVALID,
                 )
     return url.strip()
@@ -97,7 +105,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if re.fullmatch(r"[0-9]{1,9}", value):  # ASCII digits only (str.isdigit takes "²")
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -183,7 +191,10 @@ async def deliver(
     retry_after: float | None = None
     started = time.perf_counter()
     at = datetime.now(UTC)
-    if not endpoint.active:
+    if not endpoint.active and delivery.event_type != TEST_EVENT:
+        # Turned off (by an admin, or after a 410): not posted, tried again on the
+        # schedule (a test event is posted anyway: checking a receiver before turning it
+        # back on is its point).
         error = "endpoint inactive"
     else:
         try:
@@ -191,29 +202,35 @@ async def deliver(
             await asyncio.to_thread(check_url, endpoint.url, allow_private=policy.allow_private)
             body = body_bytes(delivery)
             msg_id = str(delivery.id)
-            response = await http.post(
-                endpoint.url,
-                content=body,
-                headers={
-                    "content-type": "application/json",
-                    "user-agent": USER_AGENT,
-                    "webhook-id": msg_id,
-                    "webhook-timestamp": str(int(at.timestamp())),
-                    "webhook-signature": signature(endpoint, msg_id, at, body),
-                    "idempotency-key": msg_id,
-                },
-                timeout=policy.timeout,
-            )
+            # The whole post within the timeout (httpx's applies to each phase): the lease
+            # outlives it.
+            async with asyncio.timeout(policy.timeout):
+                response = await http.post(
+                    endpoint.url,
+                    content=body,
+                    headers={
+                        "content-type": "application/json",
+                        "user-agent": USER_AGENT,
+                        "webhook-id": msg_id,
+                        "webhook-timestamp": str(int(at.timestamp())),
+                        "webhook-signature": signature(endpoint, msg_id, at, body),
+                        "idempotency-key": msg_id,
+                    },
+                    timeout=policy.timeout,
+                )
             status_code = response.status_code
             retry_after = parse_retry_after(response.headers.get("retry-after"), at)
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code}"
         except ServiceError as exc:
             error = exc.errors[0].message
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             error = f"timed out after {policy.timeout:g} s"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
+        except Exception as exc:  # recorded as a failed attempt, never left leased
+            log.exception("delivery %s failed unexpectedly", delivery.id)
+            error = f"internal error ({type(exc).__name__})"
     duration = time.perf_counter() - started
     LATENCY.observe(duration)
     return await _record(
@@ -237,7 +254,7 @@ async def _record(
     gone = status_code == 410
     if error is None:
         status = DeliveryStatus.DELIVERED
-    elif gone or not endpoint.active or attempts >= policy.max_attempts:
+    elif gone or attempts >= policy.max_attempts:
         status = DeliveryStatus.DEAD
     else:
         status = DeliveryStatus.FAILED
@@ -247,7 +264,9 @@ async def _record(
             text(
                 "UPDATE webhook_deliveries SET status = :status, attempts = :attempts,"
                 " next_attempt_at = :next_at, leased_until = NULL,"
-                " delivered_at = CASE WHEN :delivered THEN now() END WHERE id = :id"
+                " delivered_at = CASE WHEN :delivered THEN now() END"
+                # Only while this worker still holds it (a redelivery may have taken it).
+                " WHERE id = :id AND leased_until = :lease"
             ),
             {
                 "status": status.value,
@@ -255,6 +274,7 @@ async def _record(
                 "next_at": next_at,
                 "delivered": status is DeliveryStatus.DELIVERED,
                 "id": delivery.id,
+                "lease": delivery.leased_until,
             },
         )
         session.add(

@@ -99,7 +99,9 @@ async def sync_sheet(ctx: dict[str, Any], source_id: str) -> dict[str, Any] | No
 
 
 async def sweep_sheets(ctx: dict[str, Any]) -> int:
-    """Cron: queue every Google Sheets source that is due; how many."""
+    """Cron: record runs their worker left behind, then queue every Google Sheets source
+    that is due; how many."""
+    await sheets.reap(ctx["db"])
     queued = 0
     for source_id, due_at in await sheets.due(ctx["db"]):
         queued += await queue.enqueue(

@@ -213,13 +213,20 @@ async def redeliver(session: AsyncSession, *, actor: Principal, delivery_id: uui
     retry schedule starts over)."""
     delivery = (
         await session.execute(
-            select(Delivery).where(Delivery.org_id == actor.org_id, Delivery.id == delivery_id)
+            select(Delivery)
+            .where(Delivery.org_id == actor.org_id, Delivery.id == delivery_id)
+            .with_for_update()
         )
     ).scalar_one_or_none()
     if delivery is None:
         raise ServiceError.single("id", "no such delivery", ErrorCode.NOT_FOUND)
     before = {"status": delivery.status.value, "attempts": delivery.attempts}
     now = (await session.execute(text("SELECT now()"))).scalar_one()
+    if delivery.leased_until is not None and delivery.leased_until > now:
+        # A worker is posting it now: two posts at once would race to record the outcome.
+        raise ServiceError.single(
+            "id", "it is being delivered right now; try again in a minute", ErrorCode.CONFLICT
+        )
     delivery.status = DeliveryStatus.PENDING
     delivery.attempts = 0
     delivery.next_attempt_at = now

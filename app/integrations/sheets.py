@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import os
+import re
 import threading
 import uuid
 from collections.abc import AsyncIterator
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.principal import Principal
+from app.config import get_settings
 from app.core.errors import ErrorCode, ServiceError, Validator
 from app.db import Database
 from app.imports import processing
@@ -43,6 +45,9 @@ from app.orgs.models import Org, Role
 log = logging.getLogger(__name__)
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets.readonly",)
+# A run still RUNNING this long after it started was cut off (its worker died, or its
+# job timed out): the sweep records it FAILED, and the source may run again.
+STALE_RUN = timedelta(hours=1)
 
 
 class SheetError(Exception):
@@ -61,6 +66,32 @@ class SheetsConfig:
 # -- sources ------------------------------------------------------------------------------
 
 
+def env_prefix(org_slug: str) -> str:
+    """The environment variables an org's sources may name: SHEETS_KEY_<ORG SLUG>..."""
+    return "SHEETS_KEY_" + re.sub(r"[^A-Z0-9]", "_", org_slug.upper())
+
+
+def reference_problem(ref: str, org_slug: str) -> str | None:
+    """What is wrong with a credentials reference, or None. A worker serves every school:
+    a source may name only its own org's keys (an environment variable SHEETS_KEY_<SLUG>...,
+    or a file in SHEETS_CREDENTIALS_DIR/<slug>/), never another school's."""
+    kind, _, where = ref.partition(":")
+    if kind == "env" and re.fullmatch(r"[A-Z0-9_]+", where or "-"):
+        prefix = env_prefix(org_slug)
+        if where == prefix or where.startswith(prefix + "_"):
+            return None
+        return f"an environment variable named {prefix} (or {prefix}_...)"
+    if kind == "file" and where:
+        root = get_settings().sheets_credentials_dir
+        if root is None:
+            return "file: keys need SHEETS_CREDENTIALS_DIR on the worker; or use env:"
+        allowed = (Path(root) / org_slug).resolve()
+        if Path(where).resolve().is_relative_to(allowed):
+            return None
+        return f"a file in {allowed}/"
+    return "where the service-account JSON is: env:VARIABLE or file:/path (never the key)"
+
+
 @dataclass
 class SourceChanges:
     name: str | None = None
@@ -71,7 +102,7 @@ class SourceChanges:
     active: bool | None = None
 
 
-def _clean(changes: SourceChanges, *, creating: bool) -> dict[str, Any]:
+def _clean(changes: SourceChanges, *, creating: bool, org_slug: str) -> dict[str, Any]:
     v = Validator()
     values: dict[str, Any] = {}
     for name, limit in (("name", 100), ("spreadsheet_id", 200), ("range", 200)):
@@ -82,14 +113,9 @@ def _clean(changes: SourceChanges, *, creating: bool) -> dict[str, Any]:
         values["range"] = "Sheet1"
     if changes.credentials is not None or creating:
         ref = (changes.credentials or "").strip()
-        if not (ref.startswith("env:") and len(ref) > 4) and not (
-            ref.startswith("file:") and len(ref) > 5
-        ):
-            v.add(
-                "credentials",
-                "where the service-account JSON is: env:VARIABLE or file:/path (never the key)",
-                ErrorCode.INVALID,
-            )
+        problem = reference_problem(ref, org_slug)
+        if problem:
+            v.add("credentials", problem, ErrorCode.INVALID)
         values["credentials"] = ref
     if changes.interval_hours is not None:
         if not 1 <= changes.interval_hours <= 168:
@@ -104,7 +130,7 @@ def _clean(changes: SourceChanges, *, creating: bool) -> dict[str, Any]:
 async def create_source(
     session: AsyncSession, *, actor: Principal, changes: SourceChanges
 ) -> SyncSource:
-    values = _clean(changes, creating=True)
+    values = _clean(changes, creating=True, org_slug=actor.org_slug)
     now = (await session.execute(text("SELECT now()"))).scalar_one()
     source = SyncSource(org_id=actor.org_id, active=True, next_due_at=now, **values)
     source.interval_hours = values.get("interval_hours", 6)
@@ -177,7 +203,7 @@ async def update_source(
     """Change a source (turn it off with active: false); a new interval counts from now."""
     source = await _require(session, org_id=actor.org_id, source_id=source_id, field="id")
     before = audit.snapshot(source)
-    values = _clean(changes, creating=False)
+    values = _clean(changes, creating=False, org_slug=actor.org_slug)
     for name, value in values.items():
         setattr(source, name, value)
     if "interval_hours" in values:
@@ -320,6 +346,15 @@ async def _claim(
         now = (await session.execute(text("SELECT now()"))).scalar_one()
         if not force and source.next_due_at > now:
             return None
+        running = await session.scalar(
+            select(SyncRun.id).where(
+                SyncRun.source_id == source.id,
+                SyncRun.status == SyncStatus.RUNNING,
+                SyncRun.started_at > now - STALE_RUN,
+            )
+        )
+        if running is not None:
+            return None  # running elsewhere: one run of a sheet at a time
         source.next_due_at = now + timedelta(hours=source.interval_hours)
         run = SyncRun(
             id=uuid.uuid4(),
@@ -360,6 +395,9 @@ async def run_sync(
                 uploads=[imports.Upload(f"{source.name}.csv"[:255], _one(as_csv(values)))],
                 max_file_bytes=config.max_file_bytes,
             )
+            # Linked at once: a run cut off mid-import still names the import that ran.
+            run.import_job_id = job.id
+            await session.merge(run)
         done = await processing.process(
             db, job.id, batch_size=config.batch_size, stale=config.stale
         )
@@ -370,9 +408,11 @@ async def run_sync(
         await _fail(db, run, str(exc))
     except ServiceError as exc:
         await _fail(db, run, "; ".join(e.message for e in exc.errors))
-    except Exception as exc:
+    except BaseException as exc:  # cancelled (a job timeout, a shutdown) included
         log.exception("sheets sync %s failed", source.id)
-        await _fail(db, run, f"internal error ({type(exc).__name__})")
+        await asyncio.shield(_fail(db, run, f"interrupted ({type(exc).__name__})"))
+        if not isinstance(exc, Exception):
+            raise
     return run
 
 
@@ -420,3 +460,17 @@ async def _store(
     async with db.transaction(run.org_id) as session:
         run.finished_at = (await session.execute(text("SELECT now()"))).scalar_one()
         await session.merge(run)
+
+
+async def reap(db: Database) -> int:
+    """Runs left RUNNING past STALE_RUN (their worker died): FAILED, saying so."""
+    async with db.admin_transaction() as session:
+        result = await session.execute(
+            text(
+                "UPDATE sync_runs SET status = 'FAILED', finished_at = now(),"
+                " error = 'interrupted: the worker running it stopped'"
+                " WHERE status = 'RUNNING' AND started_at < now() - CAST(:stale AS interval)"
+            ),
+            {"stale": STALE_RUN},
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -366,7 +366,12 @@ def _filters(p: _Statement, org_id: uuid.UUID, f: SearchFilter, types: list[str]
     return " AND ".join(clauses)
 
 
-_ESCAPED = "replace(replace(replace(d.content, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+def _escaped(expression: str) -> str:
+    """`expression`'s text, HTML-escaped (snippets may be rendered as HTML)."""
+    return f"replace(replace(replace({expression}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+
+
+_ESCAPED = _escaped("d.content")
 _HEADLINE = (
     "'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, MaxFragments=2,"
     ' FragmentDelimiter=" … "\''
@@ -524,7 +529,7 @@ SELECT a.key, h.source_type, h.source_id, h.student_id, h.score, h.snippet
   FROM a CROSS JOIN LATERAL (
       SELECT d.source_type, d.source_id, d.student_id,
              (1 - ((d.embedding::vector({dim})) <=> a.v))::float8 AS score,
-             left(d.content, 200) AS snippet
+             {_escaped("left(d.content, 200)")} AS snippet
         FROM documents d
        WHERE d.model = {quoted(model)} AND d.org_id = $2
          AND d.source_type = ANY({incident_types}) AND {exclude}

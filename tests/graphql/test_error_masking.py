@@ -101,8 +101,8 @@ MUTATIONS: dict[str, str] = {
         "mutation($r: ID!) { retryRejectedWebhook(id: $r) { incident { id } errors { code } } }"
     ),
     "createSyncSource": (
-        'mutation { createSyncSource(input: {name: "Sheet", spreadsheetId: "s1", '
-        'credentials: "env:SHEETS_KEY"}) { source { id } errors { code } } }'
+        'mutation($k: String!) { createSyncSource(input: {name: "Sheet", spreadsheetId: "s1", '
+        "credentials: $k}) { source { id } errors { code } } }"
     ),
     "updateSyncSource": (
         "mutation($y: ID!) { updateSyncSource(input: {id: $y, intervalHours: 12}) "
@@ -128,8 +128,12 @@ async def endpoint_and_delivery(
     rejected = await post(gql, key, secret, message("LATER-1"))
     assert rejected.status_code == 422, rejected.text
     await make_student(db, org, external_id="LATER-1", class_code="EV1", year_group=8)
-    synced = await gql(MUTATIONS["createSyncSource"], token=token)
+    from app.integrations.sheets import env_prefix
+
+    key = f"env:{env_prefix(org.slug)}"
+    synced = await gql(MUTATIONS["createSyncSource"], {"k": key}, token=token)
     return {
+        "k": key,
         "y": synced["data"]["createSyncSource"]["source"]["id"],
         "e": endpoint,
         "w": sent["data"]["sendTestEvent"]["delivery"]["id"],

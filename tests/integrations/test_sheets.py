@@ -108,14 +108,14 @@ def google() -> Iterator[Google]:
 
 
 @pytest.fixture
-def service_account(google: Google, monkeypatch: pytest.MonkeyPatch) -> str:
+def service_account(google: Google, monkeypatch: pytest.MonkeyPatch, org: Org) -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
-    name = "SHEETS_SA_" + uuid.uuid4().hex[:8].upper()
+    name = sheets.env_prefix(org.slug) + "_" + uuid.uuid4().hex[:8].upper()
     monkeypatch.setenv(
         name,
         json.dumps(
@@ -247,10 +247,61 @@ async def test_missing_credentials_fail_with_what_to_fix(
     db: Database, org: Org, google: Google
 ) -> None:
     google.sheets["sheet-4"] = SHEET
-    source_id = await _source(db, org, "env:NO_SUCH_SHEETS_VARIABLE", "sheet-4")
+    missing = sheets.env_prefix(org.slug) + "_NOT_SET"
+    source_id = await _source(db, org, f"env:{missing}", "sheet-4")
     run = await sheets.run_sync(db, source_id, config(google), force=True)
     assert run is not None and run.status is SyncStatus.FAILED
-    assert run.error == "the worker has no environment variable NO_SUCH_SHEETS_VARIABLE"
+    assert run.error == f"the worker has no environment variable {missing}"
+
+
+async def test_a_source_may_name_only_its_own_schools_keys(db: Database, org: Org) -> None:
+    from app.core.errors import ServiceError
+
+    for ref in ("env:SHEETS_KEY_OTHER_SCHOOL", "env:DATABASE_URL", "file:/etc/passwd"):
+        with pytest.raises(ServiceError) as refused:
+            await _source(db, org, ref, "sheet-7")
+        assert refused.value.errors[0].field == "credentials", ref
+
+
+async def test_a_run_cut_off_is_recorded_and_the_sheet_may_run_again(
+    db: Database, org: Org, google: Google, service_account: str
+) -> None:
+    from sqlalchemy import text
+
+    google.sheets["sheet-8"] = SHEET
+    source_id = await _source(db, org, service_account, "sheet-8")
+    async with db.admin_transaction() as session:  # a worker died an hour and more ago
+        await session.execute(
+            text(
+                "INSERT INTO sync_runs (id, org_id, source_id, status, started_at, rows,"
+                " inserted, updated, unchanged, failed) VALUES (gen_random_uuid(), :org,"
+                " :source, 'RUNNING', now() - interval '2 hours', 0, 0, 0, 0, 0)"
+            ),
+            {"org": org.id, "source": source_id},
+        )
+    assert await sheets.reap(db) >= 1
+    async with db.transaction(org.id) as session:
+        [error] = (
+            (
+                await session.execute(
+                    text("SELECT error FROM sync_runs WHERE source_id = :s"), {"s": source_id}
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert error is not None and "interrupted" in error
+    # A run RUNNING now (on another worker) keeps a second one from starting.
+    async with db.admin_transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO sync_runs (id, org_id, source_id, status, started_at, rows,"
+                " inserted, updated, unchanged, failed) VALUES (gen_random_uuid(), :org,"
+                " :source, 'RUNNING', now(), 0, 0, 0, 0, 0)"
+            ),
+            {"org": org.id, "source": source_id},
+        )
+    assert await sheets.run_sync(db, source_id, config(google), force=True) is None
 
 
 async def test_sources_are_managed_in_graphql(

@@ -456,3 +456,63 @@ async def test_the_job_queues_its_next_attempt_for_its_time(
     [failed] = await _deliveries(db, org)
     assert failed.next_attempt_at is not None and score is not None
     assert abs(score / 1000 - failed.next_attempt_at.timestamp()) < 1
+
+
+async def test_odd_answers_are_recorded_not_left_leased(
+    gql: GraphQLClient, db: Database, org: Org, receiver: Receiver
+) -> None:
+    await _endpoint(gql, org, receiver.url)
+    student = await make_student(db, org)
+    await log(db, org, student.id)
+    [d] = await _deliveries(db, org)
+    receiver.script = [(503, {"Retry-After": "\u00b2"}, 0.0)]  # a digit str.isdigit likes
+    async with httpx.AsyncClient() as http:
+        outcome = await D.deliver(db, http, d.id, POLICY)
+    assert outcome is not None and outcome.status is DeliveryStatus.FAILED
+    [failed] = await _deliveries(db, org)
+    assert failed.attempts == 1 and failed.leased_until is None
+
+
+async def test_an_inactive_endpoint_gets_test_events_and_keeps_the_rest_for_later(
+    gql: GraphQLClient, db: Database, org: Org, receiver: Receiver
+) -> None:
+    endpoint_id, _ = await _endpoint(gql, org, receiver.url)
+    student = await make_student(db, org)
+    await log(db, org, student.id)
+    token = org.token(Role.ADMIN)
+    gid = to_global_id("IntegrationEndpoint", endpoint_id)
+    off = await gql(
+        "mutation($e: ID!) { updateIntegrationEndpoint(input: {id: $e, active: "
+        "false}) { endpoint { active } errors { code } } }",
+        {"e": gid},
+        token=token,
+    )
+    assert off["data"]["updateIntegrationEndpoint"]["endpoint"]["active"] is False
+    await gql(
+        "mutation($e: ID!) { sendTestEvent(endpointId: $e) { errors { code } } }",
+        {"e": gid},
+        token=token,
+    )
+    pending, test = await _deliveries(db, org)
+    async with httpx.AsyncClient() as http:
+        held = await D.deliver(db, http, pending.id, POLICY)
+        checked = await D.deliver(db, http, test.id, POLICY)
+    assert held is not None and held.status is DeliveryStatus.FAILED  # not DEAD: later
+    assert checked is not None and checked.status is DeliveryStatus.DELIVERED
+    assert [json.loads(r["body"])["type"] for r in receiver.requests] == ["test"]
+
+
+async def test_a_delivery_being_posted_cannot_be_redelivered_at_the_same_time(
+    gql: GraphQLClient, db: Database, org: Org
+) -> None:
+    await _endpoint(gql, org, "https://bm.example/h")
+    student = await make_student(db, org)
+    await log(db, org, student.id)
+    [d] = await _deliveries(db, org)
+    assert await D._lease(db, d.id, 15) is not None  # a worker holds it
+    answer = await gql(
+        "mutation($w: ID!) { redeliver(id: $w) { delivery { id } errors { field code } } }",
+        {"w": to_global_id("Delivery", d.id)},
+        token=org.token(Role.ADMIN),
+    )
+    assert answer["data"]["redeliver"]["errors"] == [{"field": "id", "code": "CONFLICT"}]

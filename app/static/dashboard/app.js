@@ -107,6 +107,9 @@ function connect() {
       closed: (event) => {
         dropSubscriptions();
         if (event && event.code === 4403) {
+          state.client.dispose(); // a refused token: stop retrying with it
+          state.client = null;
+          state.connectedOnce = false;
           sessionStorage.removeItem(TOKEN_KEY);
           showSignIn("That token may not read this school's dashboard.");
           return;
