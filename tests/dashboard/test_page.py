@@ -194,3 +194,41 @@ async def test_the_page_is_served_without_a_cdn_and_keeps_the_token_out_of_urls(
         assert script.headers["content-type"].startswith("text/javascript")
         vendored = await http.get("/dashboard/vendor/graphql-ws@6.0.6/graphql-ws.min.js")
         assert vendored.status_code == 200 and "graphqlWs" in vendored.text
+
+
+async def test_the_scope_picker_lists_every_class_and_narrows_the_page(
+    app: Any, db: Database, school: Org, browser: Any
+) -> None:
+    from tests.factories import make_student
+
+    # More students than a page holds, the last of them (by name) in a class of their own:
+    # a picker built from the first page would not offer it.
+    for i in range(50):
+        await make_student(db, school, name=f"Aaron {i:02d}", class_code="7A", year_group=7)
+    await make_student(db, school, name="Zoe Last", class_code="ZZ9", year_group=9)
+    async with db.transaction(school.id) as session:
+        classes = set(
+            (
+                await session.execute(
+                    select(Student.class_code).where(Student.org_id == school.id).distinct()
+                )
+            ).scalars()
+        )
+    async with LiveServer(app) as server:
+        page = await _signed_in(browser, server.url, school)
+        picker = page.get_by_test_id("scope-picker")
+        await page.wait_for_function(
+            "n => document.querySelectorAll('[data-testid=scope-picker] option').length >= n",
+            arg=len(classes) + 1,
+            timeout=15_000,
+        )
+        labels = await picker.locator("option").all_text_contents()
+        assert {f"Class {c}" for c in classes} <= set(labels)
+        assert "Class ZZ9" in labels
+        one = "ZZ9"
+        await picker.select_option(f"class:{one}")
+        figures = await dashboard.snapshot(
+            db, org_id=school.id, scope=EventScope(class_code=one), now=datetime.now(UTC)
+        )
+        for tier in (1, 2, 3):
+            await _until(page, f"tier-count-{tier}", str(figures.students_by_tier[tier]))

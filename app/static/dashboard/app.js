@@ -17,9 +17,11 @@ const FEED = `subscription Feed($scope: ScopeInput, $since: ID) {
   consequenceText occurredAt student { id name classCode } } } }`;
 const RISK = `subscription Risk($scope: ScopeInput, $since: ID) {
   riskChanged(scope: $scope, since: $since) { id tier previousTier student { id } } }`;
-const AT_RISK = `query AtRisk { atRiskStudents(minTier: 2, first: 100) { edges { node {
-  id name classCode yearGroup riskTier risk { factors { indicator value threshold } } } } } }`;
-const SCOPES = `query Scopes { students(first: 100) { edges { node { classCode yearGroup } } } }`;
+const AT_RISK = `query AtRisk($after: String) { atRiskStudents(minTier: 2, first: 100,
+  after: $after) { edges { node { id name classCode yearGroup riskTier
+  risk { factors { indicator value threshold } } } } pageInfo { hasNextPage endCursor } } }`;
+const SCOPES = `query Scopes($after: String) { students(first: 100, after: $after) {
+  edges { node { classCode yearGroup } } pageInfo { hasNextPage endCursor } } }`;
 const TREND = `query Trend($scope: ScopeInput) { dashboardTrend(scope: $scope, days: 28) {
   day attendanceRate negativeIncidents } }`;
 const CARD = `query Card($id: ID!) { node(id: $id) { ... on Student { name classCode yearGroup
@@ -73,6 +75,19 @@ async function query(document, variables = {}) {
   const body = await response.json();
   if (body.errors) throw new Error(body.errors.map((e) => e.message).join("; "));
   return body.data;
+}
+
+// Every node of a connection, page by page (pages hold at most 100).
+async function all(document, field, pages = 50) {
+  const nodes = [];
+  let after = null;
+  for (let i = 0; i < pages; i++) {
+    const page = (await query(document, { after }))[field];
+    nodes.push(...page.edges.map((e) => e.node));
+    if (!page.pageInfo.hasNextPage) break;
+    after = page.pageInfo.endCursor;
+  }
+  return nodes;
 }
 
 // -- live ---------------------------------------------------------------------------------
@@ -235,10 +250,10 @@ function inScope(student) {
 
 async function refreshAtRisk() {
   try {
-    const data = await query(AT_RISK);
+    const students = await all(AT_RISK, "atRiskStudents");
     const list = $("at-risk");
     list.replaceChildren();
-    for (const { node } of data.atRiskStudents.edges) {
+    for (const node of students) {
       if (!inScope(node)) continue;
       const factors = (node.risk ? node.risk.factors : [])
         .map((f) => f.indicator.replaceAll("_", " ").toLowerCase())
@@ -326,9 +341,9 @@ async function openCard(id) {
 
 async function fillScopes() {
   try {
-    const data = await query(SCOPES);
+    const students = await all(SCOPES, "students");
     const years = new Set(), classes = new Set();
-    for (const { node } of data.students.edges) {
+    for (const node of students) {
       if (node.yearGroup !== null) years.add(node.yearGroup);
       if (node.classCode) classes.add(node.classCode);
     }
@@ -344,7 +359,8 @@ async function fillScopes() {
 
 function pickScope(value) {
   if (!value) return null;
-  const [kind, key] = value.split(":");
+  const split = value.indexOf(":");
+  const kind = value.slice(0, split), key = value.slice(split + 1);
   return kind === "year" ? { yearGroup: Number(key) } : { classCode: key };
 }
 
