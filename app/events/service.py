@@ -26,7 +26,7 @@ from app.core.errors import ErrorCode, ServiceError
 from app.core.pagination import decode_cursor, encode_cursor
 from app.db import Database
 from app.events.models import Event
-from app.integrations.outbox import OUTBOX_CTE
+from app.integrations.outbox import OUTBOX_CTE, OUTBOX_TOPICS
 from app.orgs.models import Org
 
 
@@ -45,17 +45,23 @@ class Topic(enum.StrEnum):
 # One event per student, its scope keys (class, year group) read from the student's row in
 # the same statement: no extra round trip, and the scope is the row's as of this change.
 _RETURNING = " RETURNING txid, id, year_group, class_code, student_id, import_job_id"
-# The events of a change to students, and in the same statement the outbox rows they make
-# for the org's webhook endpoints (app.integrations.outbox): their ids come back with each
-# event row, for the deliveries' jobs after commit.
-_PER_STUDENT = text(
-    "WITH ev AS (INSERT INTO events (org_id, topic, student_id, year_group, class_code,"
-    " import_job_id, payload) SELECT s.org_id, :topic, s.id, s.year_group, s.class_code,"
+_INSERT_PER_STUDENT = (
+    "INSERT INTO events (org_id, topic, student_id, year_group, class_code, import_job_id,"
+    " payload) SELECT s.org_id, :topic, s.id, s.year_group, s.class_code,"
     " CAST(:import_job_id AS uuid), CAST(p.payload AS jsonb)"
     " FROM unnest(CAST(:ids AS uuid[]), CAST(:payloads AS text[])) AS p(id, payload)"
     " JOIN students AS s ON s.id = p.id AND s.org_id = :org_id"
-    " RETURNING txid, id, year_group, class_code, student_id, import_job_id, org_id, topic,"
-    " payload), "
+)
+_PER_STUDENT = text(_INSERT_PER_STUDENT + _RETURNING)
+# The events of a change that can push webhooks (OUTBOX_TOPICS), and in the same statement
+# the outbox rows they make for the org's endpoints (app.integrations.outbox): their ids come
+# back with each event row, for the deliveries' jobs after commit. Other topics (attendance,
+# a roster's student.changed) skip the outbox entirely.
+_PER_STUDENT_WITH_OUTBOX = text(
+    "WITH ev AS ("
+    + _INSERT_PER_STUDENT
+    + _RETURNING
+    + ", org_id, topic, payload), "
     + OUTBOX_CTE.strip()
     + " SELECT txid, id, year_group, class_code, student_id, import_job_id,"
     " (SELECT array_agg(id) FROM outbox) AS deliveries FROM ev"
@@ -122,8 +128,9 @@ async def record(
         rows = await session.execute(_SCHOOL_WIDE, {**values, "payload": _json(payload or {})})
     else:
         ids = sorted(students)
+        statement = _PER_STUDENT_WITH_OUTBOX if topic.value in OUTBOX_TOPICS else _PER_STUDENT
         rows = await session.execute(
-            _PER_STUDENT, {**values, "ids": ids, "payloads": [_json(students[s]) for s in ids]}
+            statement, {**values, "ids": ids, "payloads": [_json(students[s]) for s in ids]}
         )
     written: list[Written] = session.info.setdefault(WRITTEN, [])
     for txid, event_id, year, code, sid, job, *outbox in rows:

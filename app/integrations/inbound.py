@@ -88,6 +88,16 @@ async def sources(session: AsyncSession, *, org_id: uuid.UUID) -> list[WebhookSo
 # -- receiving ----------------------------------------------------------------------------
 
 
+def acting_as(source: WebhookSource, org_slug: str) -> Principal:
+    """Who a source's incidents are logged (and audited) as, when sent and when retried."""
+    return Principal(
+        sub=f"webhook:{source.name}"[:200],
+        role=Role.INTEGRATION,
+        org_id=source.org_id,
+        org_slug=org_slug,
+    )
+
+
 async def receive(db: Database, key: str, body: bytes, headers: dict[str, str]) -> Answer:
     """What POST /webhooks/{key} answers. Nothing is stored unless the signature holds."""
     async with db.admin_transaction() as session:
@@ -106,12 +116,7 @@ async def receive(db: Database, key: str, body: bytes, headers: dict[str, str]) 
     except WebhookVerificationError as exc:
         return Answer(401, {"error": f"signature verification failed: {exc}"})
     webhook_id = {k.lower(): v for k, v in headers.items()}["webhook-id"][:200]
-    actor = Principal(
-        sub=f"webhook:{source.name}"[:200],
-        role=Role.INTEGRATION,
-        org_id=source.org_id,
-        org_slug=org_slug,
-    )
+    actor = acting_as(source, org_slug)
     prior = await _prior(db, source, webhook_id)
     if prior is not None:
         return _answer_of(prior)
@@ -315,13 +320,9 @@ async def retry_rejected(
         )
     source = await session.get(WebhookSource, row.source_id)
     assert source is not None
-    as_source = Principal(
-        sub=f"webhook:{source.name}"[:200],
-        role=Role.INTEGRATION,
-        org_id=actor.org_id,
-        org_slug=actor.org_slug,
+    row.incident_id = await _log(
+        session, acting_as(source, actor.org_slug), source, row.webhook_id, row.payload
     )
-    row.incident_id = await _log(session, as_source, source, row.webhook_id, row.payload)
     row.status = InboundStatus.ACCEPTED
     row.error = None
     await audit.record(

@@ -15,6 +15,8 @@ The body is the Standard Webhooks shape: {"type", "timestamp", "data"}."""
 from __future__ import annotations
 
 EVENT_TYPES = ("incident.logged", "incident.admin_notified", "risk.changed")
+# The event-log topics whose events can make a delivery (the others skip the outbox).
+OUTBOX_TOPICS = frozenset({"incident.logged", "incident.updated", "risk.changed"})
 TEST_EVENT = "test"
 
 _INCIDENT_DATA = """jsonb_build_object(
