@@ -5,6 +5,7 @@ from app.attendance.models import AttendanceCode, AttendanceDay
 from app.audit.models import AuditEntry
 from app.db import Base
 from app.events.models import Event
+from app.iep.models import IepGoal, IepProbe
 from app.imports.models import (
     ImportChange,
     ImportFile,
@@ -40,6 +41,8 @@ __all__ = [
     "Document",
     "Endpoint",
     "Event",
+    "IepGoal",
+    "IepProbe",
     "ImportChange",
     "ImportFile",
     "ImportFileChunk",

@@ -186,6 +186,8 @@ Topic = text("Topic", 64)  # an event topic, e.g. incident.logged
 FileName = text("FileName", 255)  # an uploaded file's name
 SearchQuery = text("SearchQuery", 500)  # what staff type into search
 Url = text("Url", 2000)  # a webhook endpoint's address
+GoalTitle = text("GoalTitle", 500)  # an IEP goal's statement
+Unit = text("Unit", 50)  # what an IEP goal measures in: words a minute, % of trials
 
 # Numbers (ranges follow the rules, within the columns).
 Points = number("Points", -100, 100)
@@ -201,6 +203,11 @@ PageSize = number("PageSize", 0, 1_000)
 SearchFirst = number("SearchFirst", 1, 50)  # search hits per answer
 SyncHours = number("SyncHours", 1, 168)  # a Google Sheets sync's interval
 TrendDays = number("TrendDays", 1, 120)  # days of the dashboard's trend
+GoalValue = number("GoalValue", -1_000_000_000, 1_000_000_000)  # numeric(12, 2)
+TrajectoryWeeks = number("TrajectoryWeeks", 2, 52)  # weeks of a risk trajectory
+RetentionYears = number("RetentionYears", 1, 100)
+RetentionDays = number("RetentionDays", 1, 36_500)
+OffTrackProbes = number("OffTrackProbes", 1, 20)  # IEP probes in a row off track
 
 # The org policy's numbers (app.orgs.policy checks the rules between them, e.g. a severe
 # absence threshold above the chronic one).
@@ -223,6 +230,7 @@ Instant = Contract("Instant", earliest=EARLIEST, latest=LATEST)
 
 # Lists and JSON.
 IncidentBatch = Contract("IncidentBatch", max_items=200)
+ProbeBatch = Contract("ProbeBatch", max_items=500)
 DayBatch = Contract("DayBatch", max_items=1_000)
 EventTypes = Contract("EventTypes", max_items=10)  # an endpoint's subscribed event types
 PeriodList = Contract("PeriodList", max_items=20)

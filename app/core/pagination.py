@@ -26,8 +26,12 @@ from sqlalchemy import (
     Uuid,
     and_,
     false,
+    func,
     or_,
+    select,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.core.errors import ErrorCode, ServiceError
 
@@ -307,3 +311,35 @@ def to_page(rows: Sequence[T], keys: Sequence[SortKey], page: PageRequest) -> Pa
     if page.backward:
         return Page(items, cursors, has_next_page=bool(page.before), has_previous_page=more)
     return Page(items, cursors, has_next_page=more, has_previous_page=bool(page.after))
+
+
+async def pages_per_parent(
+    session: AsyncSession,
+    base: Select[Any],
+    *,
+    entity: type[Any],
+    parent: Any,
+    parent_ids: Sequence[Any],
+    keys: Sequence[SortKey],
+    page: PageRequest,
+) -> dict[Any, Page[Any]]:
+    """The same page of many parents' children (`base` selects `entity` rows, filtered to
+    the parents and the org), in one statement: each parent's rows are numbered in the
+    page's order and the first size+1 of each kept."""
+    base = base.where(*page_conditions(keys, page))
+    rn = (
+        func.row_number()
+        .over(partition_by=parent, order_by=order_by(fetch_order(keys, page)))
+        .label("rn")
+    )
+    ranked = base.add_columns(rn).subquery()
+    row = aliased(entity, ranked)
+    stmt = (
+        select(row)
+        .where(ranked.c.rn <= page.size + 1)
+        .order_by(getattr(row, parent.key), ranked.c.rn)
+    )
+    grouped: dict[Any, list[Any]] = {pid: [] for pid in parent_ids}
+    for item in (await session.execute(stmt)).scalars():
+        grouped[getattr(item, parent.key)].append(item)
+    return {pid: to_page(rows, keys, page) for pid, rows in grouped.items()}

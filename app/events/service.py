@@ -38,6 +38,7 @@ class Topic(enum.StrEnum):
     RISK_CHANGED = "risk.changed"
     STUDENT_CHANGED = "student.changed"
     INTERVENTION_CHANGED = "intervention.changed"
+    IEP_CHANGED = "iep.changed"  # an IEP goal created or changed, or probes recorded
     POLICY_CHANGED = "org.policy_changed"
     IMPORT_PROGRESS = "import.progress"  # an import job's counts, after each batch and at the end
 

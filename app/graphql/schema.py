@@ -37,6 +37,9 @@ from app.graphql.events.execution import SharedEventExecution
 from app.graphql.events.schema import Subscription
 from app.graphql.events.trend import DashboardQueries
 from app.graphql.exports.schema import ExportQueries
+from app.graphql.iep.dataloaders import IepGoalByIdLoader, IepProbeByIdLoader
+from app.graphql.iep.schema import IepMutations
+from app.graphql.iep.types import IepGoal, IepProbe
 from app.graphql.imports.dataloaders import ImportJobByIdLoader
 from app.graphql.imports.schema import ImportMutations, ImportQueries
 from app.graphql.imports.types import ImportJob
@@ -101,10 +104,22 @@ _NODE_RESOLVERS: dict[str, tuple[tuple[Role, ...], type[Any], Callable[[Any], No
     "Assessment": (STAFF, AssessmentByIdLoader, Assessment.from_model),
     "AttendanceDay": (STAFF, AttendanceDayByIdLoader, AttendanceDay.from_model),
     "ImportJob": (STAFF, ImportJobByIdLoader, ImportJob.from_model),
+    # Aides read a goal's title only (its other fields refuse them).
+    "IepGoal": (ALL_ROLES, IepGoalByIdLoader, IepGoal.from_model),
+    "IepProbe": (STAFF, IepProbeByIdLoader, IepProbe.from_model),
 }
 
 
-NODE_TYPES = [Student, Incident, Intervention, Assessment, AttendanceDay, ImportJob]
+NODE_TYPES = [
+    Student,
+    Incident,
+    Intervention,
+    Assessment,
+    AttendanceDay,
+    ImportJob,
+    IepGoal,
+    IepProbe,
+]
 
 Query = merge_types(
     "Query",
@@ -130,6 +145,7 @@ Mutation = merge_types(
         AttendanceMutations,
         AssessmentMutations,
         InterventionMutations,
+        IepMutations,
         OrgMutations,
         ImportMutations,
         SearchMutations,

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from app.audit import service as audit
 from app.auth.principal import Principal
@@ -23,9 +22,7 @@ from app.core.pagination import (
     PageRequest,
     SortKey,
     apply_keyset,
-    fetch_order,
-    order_by,
-    page_conditions,
+    pages_per_parent,
     to_page,
 )
 from app.events import service as events
@@ -329,22 +326,15 @@ async def pages_per_student(
 ) -> dict[uuid.UUID, Page[Incident]]:
     """The same page (newest first) of many students' incidents, in one statement."""
     ids = list(student_ids)
-    base = select(Incident).where(Incident.org_id == org_id, Incident.student_id.in_(ids))
-    base = base.where(*page_conditions(NEWEST_FIRST, page))
-    rn = (
-        func.row_number()
-        .over(partition_by=Incident.student_id, order_by=order_by(fetch_order(NEWEST_FIRST, page)))
-        .label("rn")
+    return await pages_per_parent(
+        session,
+        select(Incident).where(Incident.org_id == org_id, Incident.student_id.in_(ids)),
+        entity=Incident,
+        parent=Incident.student_id,
+        parent_ids=ids,
+        keys=NEWEST_FIRST,
+        page=page,
     )
-    ranked = base.add_columns(rn).subquery()
-    entity = aliased(Incident, ranked)
-    stmt = (
-        select(entity).where(ranked.c.rn <= page.size + 1).order_by(entity.student_id, ranked.c.rn)
-    )
-    grouped: dict[uuid.UUID, list[Incident]] = {sid: [] for sid in ids}
-    for row in (await session.execute(stmt)).scalars():
-        grouped[row.student_id].append(row)
-    return {sid: to_page(rows, NEWEST_FIRST, page) for sid, rows in grouped.items()}
 
 
 async def current_strike_levels(

@@ -62,6 +62,8 @@ class RiskThresholds:
     # Fewer recorded school days than this (in the risk window, or a summary's range) are
     # too few to call absence chronic: the band is INSUFFICIENT_DATA and the factor is off.
     min_enrolled_days: int = 10
+    # An active IEP goal found off track by this many probes in a row is a risk factor.
+    iep_off_track_probes: int = 3
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,7 @@ def policy_errors(policy: OrgPolicy) -> list[FieldError]:
     check("risk.severeAbsencePct", r.severe_absence_pct, r.chronic_absence_pct, 100)
     check("risk.gradeLevelsBelow", r.grade_levels_below, *C.GradeLevels.bounds)
     check("risk.minEnrolledDays", r.min_enrolled_days, 1, r.attendance_window_days)
+    check("risk.iepOffTrackProbes", r.iep_off_track_probes, *C.OffTrackProbes.bounds)
     check("housePoints.positive", h.positive, 0, 100)
     check("housePoints.negative", h.negative, -100, 0)
     check("housePoints.neutral", h.neutral, -100, 100)

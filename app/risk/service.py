@@ -25,6 +25,7 @@ from app.attendance import service as attendance
 from app.auth.principal import Principal
 from app.events import service as events
 from app.events.service import Topic
+from app.iep import service as iep
 from app.incidents.models import Incident, IncidentKind
 from app.orgs import service as orgs
 from app.orgs.policy import OrgPolicy, RiskThresholds
@@ -37,6 +38,7 @@ class Indicator(enum.StrEnum):
     BEHAVIOUR_STRIKES = "BEHAVIOUR_STRIKES"
     ATTENDANCE = "ATTENDANCE"
     COURSE_PERFORMANCE = "COURSE_PERFORMANCE"
+    IEP_PROGRESS = "IEP_PROGRESS"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class RiskInputs:
     absence_pct: float | None
     attendance_days: int
     grade_levels_below: int | None  # worst latest diagnostic, as a positive number
+    # The active IEP goal longest off track: probes in a row (app.iep.progress), its title.
+    iep_off_track: int = 0
+    iep_goal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,21 @@ def evaluate(inputs: RiskInputs, t: RiskThresholds) -> RiskResult:
             ),
         )
     )
+    streak = inputs.iep_off_track
+    factors.append(
+        Factor(
+            Indicator.IEP_PROGRESS,
+            streak,
+            t.iep_off_track_probes,
+            triggered=streak >= t.iep_off_track_probes,
+            weight=1,
+            detail=(
+                f'IEP goal "{inputs.iep_goal}" off track for {streak} probe(s) in a row'
+                if streak and inputs.iep_goal
+                else "no active IEP goal off track"
+            ),
+        )
+    )
     score = sum(f.weight for f in factors if f.triggered)
     tier = 1 if score == 0 else 2 if score == 1 else 3
     return RiskResult(tier=tier, score=score, factors=factors)
@@ -185,6 +205,7 @@ async def gather_inputs(
     diagnostics = await assessments.latest_diagnostics(
         session, org_id=org_id, student_ids=student_ids
     )
+    off_track = await iep.off_track(session, org_id=org_id, student_ids=student_ids)
     out = {}
     for sid in student_ids:
         levels = [d.grade_levels_relative for d in diagnostics[sid]]
@@ -196,6 +217,8 @@ async def gather_inputs(
             absence_pct=absence[sid].absence_pct,
             attendance_days=absence[sid].days_enrolled,
             grade_levels_below=max(known) if known else None,
+            iep_off_track=off_track[sid][0] if sid in off_track else 0,
+            iep_goal=off_track[sid][1] if sid in off_track else None,
         )
     return out
 

@@ -61,12 +61,14 @@ _STAFF_TOPICS = {
     Topic.ASSESSMENT_RECORDED,
     Topic.RISK_CHANGED,
     Topic.INTERVENTION_CHANGED,
+    Topic.IEP_CHANGED,
     Topic.IMPORT_PROGRESS,  # aides see nothing of imports
 }
 
 
 _ALL_BUT_STAFF_TOPICS = (
-    f"{roles_note(*ALL_ROLES)} (aides: not attendance, assessments, risk, interventions or imports)"
+    f"{roles_note(*ALL_ROLES)} "
+    "(aides: not attendance, assessments, risk, interventions, IEPs or imports)"
 )
 
 

@@ -52,6 +52,10 @@ class RiskThresholds:
         description="With fewer recorded school days (in the window, or a summary's range) the "
         "chronic-absence band is INSUFFICIENT_DATA and attendance adds no risk."
     )
+    iep_off_track_probes: int = strawberry.field(
+        description="An active IEP goal found off track by this many probes in a row is the "
+        "risk factor IEP_PROGRESS."
+    )
 
 
 @strawberry.type(
@@ -161,6 +165,7 @@ class RiskThresholdsInput:
     min_enrolled_days: int | None = limited(
         C.EnrolledDays, default=None, description="At most attendanceWindowDays."
     )
+    iep_off_track_probes: int | None = limited(C.OffTrackProbes, default=None)
 
 
 @strawberry.input

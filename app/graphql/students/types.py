@@ -32,6 +32,8 @@ from app.graphql.compiled.declarations import (
 from app.graphql.context import Info
 from app.graphql.contracts import limited_argument
 from app.graphql.cost import LIST_SIZE, PAGE_DEFAULT
+from app.graphql.iep.dataloaders import IepGoalsByStudentLoader
+from app.graphql.iep.types import IepGoal, IepGoalStatus
 from app.graphql.incidents.dataloaders import IncidentsByStudentLoader, StrikeLevelByStudentLoader
 from app.graphql.incidents.types import Incident
 from app.graphql.interventions.dataloaders import InterventionsByStudentLoader
@@ -95,6 +97,7 @@ STUDENT = register(
             "diagnosticGrowth": ResolverOnly("growth is computed by assessments.service.growth"),
             "interventions": ResolverOnly("interventions are shaped in Python"),
             "similarIncidents": ResolverOnly("search embeds and ranks in its own statement"),
+            "iepGoals": ResolverOnly("IEP goals carry their progress, computed in Python"),
         },
     )
 )
@@ -229,6 +232,17 @@ class Student(Node):
     async def interventions(self, info: Info) -> list[Intervention] | None:
         rows = await info.context.loaders.get(InterventionsByStudentLoader).load(self.model.id)
         return [Intervention.from_model(r) for r in rows]
+
+    @strawberry.field(
+        description="IEP goals, soonest due first. Every role; aides read each goal's title only.",
+    )
+    async def iep_goals(
+        self,
+        info: Info,
+        status: IepGoalStatus | None = None,  # type: ignore[valid-type]
+    ) -> list[IepGoal]:
+        rows = await info.context.loaders.get(IepGoalsByStudentLoader, status).load(self.model.id)
+        return [IepGoal.from_model(r) for r in rows]
 
     similar_incidents = strawberry.field(
         resolver=resolve_similar_incidents,

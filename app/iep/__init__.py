@@ -1,0 +1,1 @@
+"""IEP goals, their probes and their progress (one rule: app.iep.progress)."""
