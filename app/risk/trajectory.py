@@ -387,12 +387,13 @@ def _levels(below: float) -> str:
     return "on grade level"
 
 
-def _trend(tr: IndicatorTrajectory, per_week: str) -> str:
+def _trend(tr: IndicatorTrajectory, up: str, down: str, per_week: str) -> str:
+    """'worsening (falling 2 points a week)': the direction, and the change in words."""
     assert tr.slope is not None and tr.direction is not None
     if tr.slope == 0:
         move = "unchanged week to week"
     else:
-        move = f"{'rising' if tr.slope > 0 else 'falling'} {_n(abs(tr.slope))} {per_week}"
+        move = f"{up if tr.slope > 0 else down} {_n(abs(tr.slope))} {per_week}"
     return f"{tr.direction.value.lower()} ({move})"
 
 
@@ -421,34 +422,38 @@ def _explain_indicator(
             )
         else:
             verdict = f"under the {_n(t.chronic_absence_pct)}% chronic-absence threshold"
+        trend = _trend(tr, "rising", "falling", "points a week")
         return (
-            f"Attendance is {_trend(tr, 'points a week')}: {_n(tr.current)}% attended in the "
-            f"latest week with records; projected {_n(tr.projected)}% in {HORIZON_WEEKS} "
-            f"weeks, missing {_n(absence)}%: {verdict}."
+            f"Attendance is {trend}: {_n(tr.current)}% attended in the latest week with "
+            f"records; projected {_n(tr.projected)}% in {HORIZON_WEEKS} weeks, missing "
+            f"{_n(absence)}%: {verdict}."
         )
     if tr.indicator is Indicator.BEHAVIOUR_INCIDENTS:
         assert tr.current is not None  # every week has a count
         if tr.projected is None:
-            return f"Negative incidents: {_n(tr.current)} this week; a trend needs two weeks."
+            return (
+                f"Negative incidents: {_n(tr.current)} so far this week; a trend needs two weeks."
+            )
         side = "at or over" if tr.projected_triggered else "under"
+        trend = _trend(tr, "rising", "falling", "a week")
         return (
-            f"Negative incidents are {_trend(tr, 'a week')}: {_n(tr.current)} this week; "
-            f"projected {_n(tr.projected)} a week in {HORIZON_WEEKS} weeks, "
-            f"{future.negatives_in_window} in {t.behaviour_window_days} days: {side} the "
-            f"threshold of {t.behaviour_negatives}."
+            f"Negative incidents are {trend}: {_n(tr.current)} so far this week; projected "
+            f"{_n(tr.projected)} a week in {HORIZON_WEEKS} weeks, {future.negatives_in_window} "
+            f"in {t.behaviour_window_days} days: {side} the threshold of {t.behaviour_negatives}."
         )
     if tr.current is None:
-        return f"Course performance: no diagnostic taken by the end of the last {weeks} weeks."
+        return "Course performance: no diagnostic taken yet."
     if tr.projected is None:
         return (
             f"Course performance: latest diagnostic placement {_levels(tr.current)}; "
             f"only {known} week{'s' if known != 1 else ''} with a placement, a trend needs two."
         )
     side = "at or past" if tr.projected_triggered else "short of"
+    trend = _trend(tr, "slipping", "climbing", "grade levels a week")
     return (
-        f"Course performance is {_trend(tr, 'grade levels a week')}: latest diagnostic "
-        f"placement {_levels(tr.current)}; projected {_levels(tr.projected)} in "
-        f"{HORIZON_WEEKS} weeks: {side} the threshold of {t.grade_levels_below} below."
+        f"Course performance is {trend}: latest diagnostic placement {_levels(tr.current)}; "
+        f"projected {_levels(tr.projected)} in {HORIZON_WEEKS} weeks: {side} the threshold "
+        f"of {t.grade_levels_below} below."
     )
 
 

@@ -145,21 +145,30 @@ class School:
     steady: uuid.UUID  # the same attendance every week, no incident, no diagnostic
     slipping: uuid.UUID  # diagnostics placing lower and lower
     constant: uuid.UUID  # three negatives every week: tier 2 now and projected
+    recovering: uuid.UUID  # attendance rising 4 points a week
+    also_falling: list[uuid.UUID]  # as `falling`, named Dee, Mia and Pat
     result: dict[uuid.UUID, Trajectory]
 
 
 @pytest.fixture(scope="module")
 async def school(db: Database) -> AsyncIterator[School]:
     org = await _school_org(db)
-    # Names sort Amy, Bo, Casey, Kim, Zed: not the order of creation.
+    # Names sort Amy, Bo, Casey, Dee, Kim, Lee, Mia, Pat, Zed: not the order of creation.
     falling = (await make_student(db, org, name="Zed Falling")).id
     improving = (await make_student(db, org, name="Kim Improving")).id
     steady = (await make_student(db, org, name="Casey Steady")).id
     slipping = (await make_student(db, org, name="Amy Slipping")).id
     constant = (await make_student(db, org, name="Bo Constant")).id
+    recovering = (await make_student(db, org, name="Lee Recovering")).id
+    also_falling = [
+        (await make_student(db, org, name=f"{first} Falling")).id for first in ("Pat", "Dee", "Mia")
+    ]
 
     # 0, 1, ... 7 periods absent: 100, 98, ..., 86% attended.
-    await _attendance(db, org, falling, list(range(WEEKS)))
+    for student in (falling, *also_falling):
+        await _attendance(db, org, student, list(range(WEEKS)))
+    # 14, 12, ... 0 periods absent: 72, 76, ..., 100% attended.
+    await _attendance(db, org, recovering, [14 - 2 * i for i in range(WEEKS)])
     await _negatives(db, org, improving, [6, 5, 5, 4, 4, 3, 3, 3])
     await _attendance(db, org, steady, [2] * WEEKS)  # 96% every week
     # MATH: an old placement 4 below, replaced before the series by 1 above; ELA from week 2.
@@ -178,10 +187,12 @@ async def school(db: Database) -> AsyncIterator[School]:
 
     await _negatives(db, org, constant, [3] * WEEKS)
 
-    ids = [falling, improving, steady, slipping, constant]
+    ids = [falling, improving, steady, slipping, constant, recovering, *also_falling]
     await _store_tiers(db, org, ids)
     result = await _trajectories(db, org, ids)
-    yield School(org, falling, improving, steady, slipping, constant, result)
+    yield School(
+        org, falling, improving, steady, slipping, constant, recovering, also_falling, result
+    )
 
 
 def _indicator(tr: Trajectory, indicator: Indicator):  # type: ignore[no-untyped-def]
@@ -306,6 +317,20 @@ async def test_fewer_negatives_each_week_is_improving(school: School) -> None:
     assert att.slope is None and att.direction is None and att.projected is None
 
 
+async def test_rising_attendance_is_improving_and_clamped_at_100(school: School) -> None:
+    tr = school.result[school.recovering]
+    att = _indicator(tr, Indicator.ATTENDANCE)
+    assert [p.value for p in att.points] == [72, 76, 80, 84, 88, 92, 96, 100]
+    # y = 72 + 4x: slope 4; at x = 11 the line is 116, clamped to 100.
+    assert att.slope == pytest.approx(4.0)
+    assert att.direction is Direction.IMPROVING
+    assert att.projected == 100
+    # Now: weeks 2..7 miss 10 + 8 + 6 + 4 + 2 + 0 = 30 of 300 periods, 10%: chronic, tier 2.
+    assert tr.current_tier == 2
+    assert tr.projected_tier == 1
+    assert tr.drivers == []
+
+
 async def test_a_steady_student_is_stable_and_stays_at_its_tier(school: School) -> None:
     tr = school.result[school.steady]
     att = _indicator(tr, Indicator.ATTENDANCE)
@@ -359,10 +384,13 @@ async def test_placement_is_the_latest_diagnostic_by_each_week_worst_subject(
 
 
 async def test_heading_into_lists_the_worsening_in_name_order(school: School, db: Database) -> None:
-    # Amy (course, 1 -> 2) and Zed (attendance, 1 -> 3); not Bo (2 already, and staying),
-    # Casey (stays at 1) nor Kim (2 -> 1).
-    assert await _heading_into(db, school.org, 2) == [school.slipping, school.falling]
-    assert await _heading_into(db, school.org, 3) == [school.falling]
+    # Amy (course, 1 -> 2), Dee, Mia, Pat and Zed (attendance, 1 -> 3); not Bo (2 already,
+    # and staying), Casey (stays at 1), Kim nor Lee (2 -> 1). Ids are random: five in name
+    # order by chance is one in 120.
+    pat, dee, mia = school.also_falling
+    falling = [dee, mia, pat, school.falling]
+    assert await _heading_into(db, school.org, 2) == [school.slipping, *falling]
+    assert await _heading_into(db, school.org, 3) == falling
 
 
 async def test_weeks_are_the_org_local_weeks(db: Database) -> None:
