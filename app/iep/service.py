@@ -302,25 +302,6 @@ async def progress_of(
     return {g.id: progress(g, points.get(g.id, [])) for g in goals}
 
 
-async def off_track(
-    session: AsyncSession, *, org_id: uuid.UUID, student_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, tuple[int, str]]:
-    """Each student's active goal longest off track: (probes in a row, the goal's title).
-    Students with no goal off track are left out."""
-    rows = await session.execute(
-        select(IepGoal.student_id, IepGoal.off_track_streak, IepGoal.title)
-        .where(
-            IepGoal.org_id == org_id,
-            IepGoal.student_id.in_(list(student_ids)),
-            IepGoal.status == GoalStatus.ACTIVE,
-            IepGoal.off_track_streak > 0,
-        )
-        .order_by(IepGoal.off_track_streak, IepGoal.id.desc())
-    )
-    # Few rows (only goals off track); the longest streak of each student is written last.
-    return {sid: (int(streak), title) for sid, streak, title in rows}
-
-
 # A goal's probes, newest first: the connection's order.
 NEWEST_FIRST = (SortKey(IepProbe.taken_at, descending=True), SortKey(IepProbe.id, descending=True))
 

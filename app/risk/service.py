@@ -25,8 +25,6 @@ from app.attendance import service as attendance
 from app.auth.principal import Principal
 from app.events import service as events
 from app.events.service import Topic
-from app.iep import service as iep
-from app.incidents.models import Incident, IncidentKind
 from app.orgs import service as orgs
 from app.orgs.policy import OrgPolicy, RiskThresholds
 from app.risk.models import RiskAssessment
@@ -173,6 +171,22 @@ def evaluate(inputs: RiskInputs, t: RiskThresholds) -> RiskResult:
     return RiskResult(tier=tier, score=score, factors=factors)
 
 
+# Per student, in one statement: the negatives in the behaviour window and their highest
+# strike (a void incident counts for nothing), and the active IEP goal longest off track
+# (iep_goals.off_track_streak, kept by app.iep.service).
+_BEHAVIOUR_AND_IEP = text(
+    "SELECT u.id, b.n, b.strike, g.off_track_streak, g.title"
+    " FROM unnest(CAST(:ids AS uuid[])) AS u(id)"
+    " CROSS JOIN LATERAL (SELECT count(*) AS n, max(i.strike_level) AS strike"
+    "  FROM incidents AS i WHERE i.org_id = :org_id AND i.student_id = u.id"
+    "  AND i.kind = 'NEGATIVE' AND i.voided_at IS NULL"
+    "  AND i.occurred_at > :since AND i.occurred_at <= :now) AS b"
+    " LEFT JOIN LATERAL (SELECT g.off_track_streak, g.title FROM iep_goals AS g"
+    "  WHERE g.org_id = :org_id AND g.student_id = u.id AND g.status = 'ACTIVE'"
+    "  AND g.off_track_streak > 0 ORDER BY g.off_track_streak DESC, g.id LIMIT 1) AS g ON true"
+)
+
+
 async def gather_inputs(
     session: AsyncSession,
     *,
@@ -183,20 +197,10 @@ async def gather_inputs(
 ) -> dict[uuid.UUID, RiskInputs]:
     since = now - timedelta(days=t.behaviour_window_days)
     behaviour = {
-        sid: (int(n), int(s or 0))
-        for sid, n, s in (
-            await session.execute(
-                select(Incident.student_id, func.count(), func.max(Incident.strike_level))
-                .where(
-                    Incident.org_id == org_id,
-                    Incident.student_id.in_(student_ids),
-                    Incident.kind == IncidentKind.NEGATIVE,
-                    Incident.voided_at.is_(None),  # a void incident counts for nothing
-                    Incident.occurred_at > since,
-                    Incident.occurred_at <= now,
-                )
-                .group_by(Incident.student_id)
-            )
+        sid: (int(n), int(strike or 0), int(streak or 0), title)
+        for sid, n, strike, streak, title in await session.execute(
+            _BEHAVIOUR_AND_IEP,
+            {"org_id": org_id, "ids": list(student_ids), "since": since, "now": now},
         )
     }
     absence = await attendance.summaries(
@@ -205,20 +209,19 @@ async def gather_inputs(
     diagnostics = await assessments.latest_diagnostics(
         session, org_id=org_id, student_ids=student_ids
     )
-    off_track = await iep.off_track(session, org_id=org_id, student_ids=student_ids)
     out = {}
     for sid in student_ids:
         levels = [d.grade_levels_relative for d in diagnostics[sid]]
         known = [-lv for lv in levels if lv is not None]
-        negatives, strike = behaviour.get(sid, (0, 0))
+        negatives, strike, streak, goal = behaviour.get(sid, (0, 0, 0, None))
         out[sid] = RiskInputs(
             negatives_in_window=negatives,
             max_strike_in_window=strike,
             absence_pct=absence[sid].absence_pct,
             attendance_days=absence[sid].days_enrolled,
             grade_levels_below=max(known) if known else None,
-            iep_off_track=off_track[sid][0] if sid in off_track else 0,
-            iep_goal=off_track[sid][1] if sid in off_track else None,
+            iep_off_track=streak,
+            iep_goal=goal,
         )
     return out
 

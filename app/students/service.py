@@ -292,7 +292,13 @@ async def list_page(
     flt: StudentFilter | None,
     page: PageRequest,
     order: Sequence[SortKey] = NAME_ORDER,
+    ids: Sequence[uuid.UUID] | None = None,
 ) -> Page[Student]:
-    stmt = apply_keyset(filtered(org_id, flt), order, page)
+    """A page of the org's students; `ids`: only these (a list computed elsewhere, such as
+    the students a trajectory says are heading into a tier)."""
+    stmt = filtered(org_id, flt)
+    if ids is not None:
+        stmt = stmt.where(Student.id.in_(list(ids)))
+    stmt = apply_keyset(stmt, order, page)
     rows = (await session.execute(stmt)).scalars().all()
     return to_page(rows, order, page)

@@ -129,6 +129,8 @@ def bind_connection(
     for name, value in kwargs.items():
         if name not in known and value is not None:
             raise NotCompilable(f"argument {name} has no compiled form")
+    if root is not None and (reason := root.resolver_only(kwargs)) is not None:
+        raise NotCompilable(reason)
     bound = BoundSite()
     try:
         page = page_for(

@@ -188,6 +188,9 @@ class RootConnection:
     filters: tuple[Filter, ...]
     arguments: frozenset[str]  # besides first and after
     filter_data: Callable[[Mapping[str, Any]], Any]
+    # Why a call with these arguments has no compiled form (the resolver path answers it),
+    # or None when it has one.
+    resolver_only: Callable[[Mapping[str, Any]], str | None] = lambda kwargs: None
 
 
 def _filter_input(kwargs: Mapping[str, Any]) -> Any:
@@ -250,13 +253,18 @@ ROOT_CONNECTIONS: Mapping[str, RootConnection] = {
     "incidents": RootConnection(
         "Incident", NEWEST_FIRST, INCIDENT_FILTERS, frozenset({"filter"}), _filter_input
     ),
-    # StudentQueries.at_risk_students: the filter it builds, in the risk order.
+    # StudentQueries.at_risk_students: the filter it builds, in the risk order. A projected
+    # list (the students the trajectory, in Python, says are heading into a tier) has no
+    # compiled form: the resolver path answers it.
     "atRiskStudents": RootConnection(
         "Student",
         RISK_ORDER,
         STUDENT_FILTERS,
-        frozenset({"min_tier"}),
+        frozenset({"min_tier", "projected"}),
         lambda kwargs: StudentFilterData(min_risk_tier=kwargs["min_tier"]),
+        resolver_only=lambda kwargs: (
+            "a projected list is computed in Python" if kwargs.get("projected") else None
+        ),
     ),
 }
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import contracts as C
+from app.core.pagination import Page
 from app.graphql.context import Info
 from app.graphql.contracts import limited_argument
 from app.graphql.errors import UserError
@@ -31,9 +34,14 @@ from app.graphql.students.inputs import (
     given,
 )
 from app.graphql.students.types import Student
+from app.orgs import service as orgs
+from app.risk import trajectory
 from app.students import flows, service
+from app.students.models import Student as StudentModel
 from app.students.service import RISK_ORDER
 from app.students.service import StudentFilter as StudentFilterData
+
+PROJECTION_WEEKS = 8  # the weeks of trend atRiskStudents(projected: true) reads
 
 
 @strawberry.type
@@ -70,7 +78,11 @@ class StudentQueries:
 
     @strawberry.field(
         permission_classes=[allow(*STAFF)],
-        description="Students at or above a tier, highest tier first. " + roles_note(*STAFF),
+        description="Students at or above a tier, highest tier first. With projected: true, "
+        "the students heading into minTier or above before they get there: projected "
+        f"(Student.riskTrajectory over {PROJECTION_WEEKS} weeks) at or above minTier and above "
+        "their current tier; riskTrajectory says which indicator drives each. "
+        + roles_note(*STAFF),
     )
     async def at_risk_students(
         self,
@@ -80,15 +92,30 @@ class StudentQueries:
         after: After = None,
         last: Last = None,
         before: Before = None,
+        projected: bool = False,
     ) -> Connection[Student]:
         request = page_from(info, first, after, last, before)
-        flt = StudentFilterData(min_risk_tier=min_tier)
-        page = await read(
-            info,
-            lambda s: service.list_page(
-                s, org_id=info.context.actor.org_id, flt=flt, page=request, order=RISK_ORDER
-            ),
-        )
+        org_id = info.context.actor.org_id
+
+        async def work(s: AsyncSession) -> Page[StudentModel]:
+            flt: StudentFilterData | None = StudentFilterData(min_risk_tier=min_tier)
+            heading = None
+            if projected:
+                policy = await orgs.get_policy(s, org_id=org_id)
+                heading = await trajectory.heading_into(
+                    s,
+                    org_id=org_id,
+                    min_tier=min_tier,
+                    weeks=PROJECTION_WEEKS,
+                    policy=policy,
+                    now=datetime.now(UTC),
+                )
+                flt = None  # projected above their tier, whatever it is now
+            return await service.list_page(
+                s, org_id=org_id, flt=flt, page=request, order=RISK_ORDER, ids=heading
+            )
+
+        page = await read(info, work)
         return connection_from_page(page, Student.from_model)
 
 

@@ -49,12 +49,16 @@ from app.graphql.relay import (
     connection_from_page,
     page_from,
 )
-from app.graphql.risk.dataloaders import RiskHistoryByStudentLoader
-from app.graphql.risk.types import Risk
+from app.graphql.risk.dataloaders import (
+    RiskHistoryByStudentLoader,
+    RiskTrajectoryByStudentLoader,
+)
+from app.graphql.risk.types import Risk, RiskTrajectory
 from app.graphql.search.fields import resolve_similar_incidents
 from app.graphql.students.dataloaders import StudentByIdLoader
 from app.incidents.models import Incident as IncidentModel
 from app.incidents.service import NEWEST_FIRST
+from app.risk.trajectory import HORIZON_WEEKS
 from app.students.models import Student as StudentModel
 
 _STAFF_ONLY = [allow(*STAFF)]
@@ -98,6 +102,7 @@ STUDENT = register(
             "interventions": ResolverOnly("interventions are shaped in Python"),
             "similarIncidents": ResolverOnly("search embeds and ranks in its own statement"),
             "iepGoals": ResolverOnly("IEP goals carry their progress, computed in Python"),
+            "riskTrajectory": ResolverOnly("trends and projections are computed in Python"),
         },
     )
 )
@@ -149,6 +154,20 @@ class Student(Node):
         limit = check_first(first, info.context.settings.max_page_size)
         rows = await info.context.loaders.get(RiskHistoryByStudentLoader, limit).load(self.model.id)
         return [Risk.from_history(r) for r in rows]
+
+    @strawberry.field(
+        permission_classes=_STAFF_ONLY,
+        description="Where the risk is heading: each indicator's weekly series (attendance "
+        "rate, negative incidents, latest placement) with its direction, and the tier "
+        f"reached in {HORIZON_WEEKS} weeks if the trends continue. {_STAFF_NOTE}",
+    )
+    async def risk_trajectory(
+        self, info: Info, weeks: Annotated[int, limited_argument(C.TrajectoryWeeks)] = 8
+    ) -> RiskTrajectory | None:
+        found = await info.context.loaders.get(RiskTrajectoryByStudentLoader, weeks).load(
+            self.model.id
+        )
+        return RiskTrajectory.from_trajectory(found) if found is not None else None
 
     @strawberry.field(description="Strike of the latest negative incident in the strike window.")
     async def strike_level(self, info: Info) -> int:
