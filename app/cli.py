@@ -356,6 +356,56 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply each org's retention policy now (or, with --dry-run, only count what would
+    go); prints a table, or JSON with --json."""
+    from datetime import UTC, datetime
+
+    from app.records import retention
+
+    now = datetime.now(UTC)
+
+    async def run(db: Database) -> list[tuple[str, list[retention.Due]]]:
+        out = []
+        for org_id, slug, policy in await retention.orgs_with_policy(db, args.org):
+            if args.dry_run:
+                async with db.transaction(org_id) as session:
+                    dues = await retention.plan(session, org_id=org_id, policy=policy, now=now)
+            else:
+                dues = await retention.apply(db, org_id=org_id, now=now)
+            out.append((slug, dues))
+        return out
+
+    runtime = _runtime(settings, args.data_dir)
+    try:
+        _require_schema(runtime)
+        results = asyncio.run(_with_db(runtime, settings, run))
+    finally:
+        runtime.close()
+    if args.org and not results:
+        print(f"error: no organisation {args.org!r}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "dryRun": args.dry_run,
+                    "at": now.isoformat(),
+                    "orgs": {slug: retention.as_json(dues) for slug, dues in results},
+                },
+                indent=2,
+            )
+        )
+        return 0
+    verb = "would delete" if args.dry_run else "deleted"
+    for slug, dues in results:
+        if not dues:
+            print(f"{slug}: no retention limits set")
+        for d in dues:
+            print(f"{slug}: {verb} {d.rows} {d.rule.what} older than {d.cutoff.isoformat()}")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     from app.orgs import service
 
@@ -525,6 +575,14 @@ def build_parser() -> argparse.ArgumentParser:
     recompute.add_argument("--org", help="organisation slug (default: every organisation)")
     recompute.set_defaults(func=cmd_risk_recompute)
 
+    keep = with_data_dir(
+        sub.add_parser("retention", help="apply each org's retention policy now (see --dry-run)")
+    )
+    keep.add_argument("--org", help="organisation slug (default: every organisation)")
+    keep.add_argument("--dry-run", action="store_true", help="count what would go; delete nothing")
+    keep.add_argument("--json", action="store_true", help="print JSON")
+    keep.set_defaults(func=cmd_retention)
+
     reindex = with_data_dir(
         sub.add_parser("reindex", help="rebuild the search index now (active EMBEDDINGS model)")
     )
@@ -568,6 +626,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is not None and os.environ.get("DATA_DIR") != str(data_dir):
+        # The API and the worker it starts keep generated files (exports, reports) under
+        # the data directory given: the settings (and the worker's process) follow it.
+        os.environ["DATA_DIR"] = str(data_dir)
+        get_settings.cache_clear()
     code: int = args.func(args, get_settings())
     return code
 

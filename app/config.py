@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     broadcast_url: str | None = None
     data_dir: Path = Path(".data")
+    # Generated files (student record exports, IEP reports): under data_dir unless set. The
+    # API serves what the worker writes, so in production both mount the same volume.
+    files_dir: Path | None = None
+    file_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
 
     # HS256 wants at least 32 bytes of key (RFC 7518 3.2); shorter ones work, with a warning.
     jwt_secret: str | None = None
@@ -151,6 +155,10 @@ class Settings(BaseSettings):
     @property
     def effective_broadcast_url(self) -> str | None:
         return self.broadcast_url or self.redis_url
+
+    @property
+    def generated_files_dir(self) -> Path:
+        return self.files_dir or self.data_dir / "files"
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -39,6 +39,7 @@ from app.metrics import MetricsMiddleware
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from app.queue import JobQueue
 from app.ratelimit import RateLimiter
+from app.records.http import file_download
 from app.search.flows import index_after_commit
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,7 @@ def create_app(
         Route("/metrics", metrics),
         Route("/imports/{id}/errors.csv", error_report(db, services.auth)),
         Route("/exports/students.{format}", student_export(db, services.auth)),
+        Route("/files/{id}", file_download(db, services.auth)),
         Route(
             "/webhooks/{key}",
             inbound_route(db, settings.webhook_max_body_bytes),

@@ -26,6 +26,7 @@ from app.integrations.models import (
 )
 from app.interventions.models import Intervention
 from app.orgs.models import Org, User
+from app.records.models import Erasure, GeneratedFile
 from app.risk.models import RiskAssessment
 from app.search.models import Document, Reindex
 from app.students.models import Student
@@ -40,7 +41,9 @@ __all__ = [
     "Delivery",
     "Document",
     "Endpoint",
+    "Erasure",
     "Event",
+    "GeneratedFile",
     "IepGoal",
     "IepProbe",
     "ImportChange",

@@ -35,6 +35,7 @@ from app.imports.jobs import run_import, sweep_imports
 from app.integrations.flows import deliver_after_commit
 from app.integrations.jobs import deliver_webhook, sweep_sheets, sweep_webhooks, sync_sheet
 from app.logs import configure_logging
+from app.records.jobs import apply_retention, build_student_record, finish_erasure, sweep_files
 from app.risk.jobs import recompute_risk, risk_sweep
 from app.search.flows import index_after_commit
 from app.search.jobs import index_org, index_students, sweep_search
@@ -88,8 +89,19 @@ class WorkerSettings:
         func(deliver_webhook, timeout=120, max_tries=1, keep_result=0),
         # Google Sheets: a run is recorded in Postgres; the next is due after its interval.
         func(sync_sheet, timeout=1800, max_tries=1, keep_result=0),
+        # Student records: the file's row says what to make; keep_result=0 so the sweep can
+        # queue a lost one again under the same id.
+        func(build_student_record, timeout=600, max_tries=3, keep_result=0),
+        func(finish_erasure, timeout=120, max_tries=3, keep_result=0),
     ]
     cron_jobs = [
+        # Every ten minutes: expired downloads, erasures whose files are not yet verified
+        # gone, file jobs the queue lost.
+        cron(
+            sweep_files, minute=set(range(0, 60, 10)), unique=True, timeout=300, run_at_startup=True
+        ),
+        # Daily, at night: each org's retention policy.
+        cron(apply_retention, hour={3}, minute={17}, unique=True, timeout=3600),
         cron(risk_sweep, minute={0, 15, 30, 45}, unique=True, timeout=600, run_at_startup=True),
         # Hourly: a missed run only keeps events a little longer.
         cron(purge_events, minute={7}, unique=True, timeout=600),

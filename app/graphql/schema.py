@@ -52,6 +52,7 @@ from app.graphql.interventions.schema import InterventionMutations
 from app.graphql.interventions.types import Intervention
 from app.graphql.orgs.schema import OrgMutations, OrgQueries
 from app.graphql.permissions import ALL_ROLES, STAFF, allow
+from app.graphql.records.schema import RecordMutations, RecordQueries
 from app.graphql.relay import Node, from_global_id
 from app.graphql.search.schema import SearchMutations, SearchQueries
 from app.graphql.students.schema import StudentMutations, StudentQueries
@@ -135,6 +136,7 @@ Query = merge_types(
         IntegrationQueries,
         ExportQueries,
         DashboardQueries,
+        RecordQueries,
     ),
 )
 Mutation = merge_types(
@@ -150,6 +152,7 @@ Mutation = merge_types(
         ImportMutations,
         SearchMutations,
         IntegrationMutations,
+        RecordMutations,
     ),
 )
 

@@ -22,6 +22,7 @@ async def update_policy(
     risk_thresholds: dict[str, Any] | None = None,
     house_points: dict[str, Any] | None = None,
     attendance: dict[str, Any] | None = None,
+    retention: dict[str, Any] | None = None,
     timezone: str | None = None,
 ) -> OrgPolicy:
     """Risk is recomputed when its thresholds change; the attendance calendar and the time
@@ -33,6 +34,7 @@ async def update_policy(
         risk=risk_thresholds,
         house_points=house_points,
         attendance=attendance,
+        retention=retention,
         timezone=timezone,
     )
     if risk_thresholds:

@@ -112,11 +112,23 @@ def _month_day(value: object) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """How long the school keeps each kind of record (null: no limit). A daily job deletes
+    what is older (app.records.retention)."""
+
+    incidents_years: int | None = None
+    attendance_years: int | None = None
+    audit_years: int | None = None
+    events_days: int | None = None
+
+
+@dataclass(frozen=True)
 class OrgPolicy:
     strikes: StrikePolicy = field(default_factory=StrikePolicy)
     risk: RiskThresholds = field(default_factory=RiskThresholds)
     house_points: HousePoints = field(default_factory=HousePoints)
     attendance: AttendancePolicy = field(default_factory=AttendancePolicy)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     timezone: str = "UTC"  # IANA name: the org's "today" and its local midnight
 
 
@@ -160,6 +172,7 @@ def policy_from_settings(settings: dict[str, Any] | None) -> OrgPolicy:
         risk=_override(RiskThresholds(), settings.get("risk")),
         house_points=_override(HousePoints(), settings.get("house_points")),
         attendance=_override(AttendancePolicy(), settings.get("attendance")),
+        retention=_override(RetentionPolicy(), settings.get("retention")),
         timezone=settings.get("timezone", OrgPolicy.timezone),
     )
 
@@ -175,6 +188,7 @@ def policy_to_settings(policy: OrgPolicy) -> dict[str, Any]:
         "risk": asdict(policy.risk),
         "house_points": asdict(policy.house_points),
         "attendance": asdict(policy.attendance),
+        "retention": asdict(policy.retention),
         "timezone": policy.timezone,
     }
 
@@ -236,6 +250,15 @@ def policy_errors(policy: OrgPolicy) -> list[FieldError]:
             )
         )
     check("attendance.correctionGraceDays", a.correction_grace_days, *C.GraceDays.bounds)
+    keep = policy.retention
+    for path, value, contract in (
+        ("retention.incidentsYears", keep.incidents_years, C.RetentionYears),
+        ("retention.attendanceYears", keep.attendance_years, C.RetentionYears),
+        ("retention.auditYears", keep.audit_years, C.RetentionYears),
+        ("retention.eventsDays", keep.events_days, C.RetentionDays),
+    ):
+        if value is not None:
+            check(path, value, *contract.bounds)
     if not _is_zone(policy.timezone):
         errors.append(
             FieldError(

@@ -67,6 +67,7 @@ async def update_policy(
     risk: dict[str, Any] | None = None,
     house_points: dict[str, Any] | None = None,
     attendance: dict[str, Any] | None = None,
+    retention: dict[str, Any] | None = None,
     timezone: str | None = None,
 ) -> OrgPolicy:
     """Change some of the org's policy values (snake_case keys); the rest stay as they are.
@@ -102,6 +103,8 @@ async def update_policy(
     }
     for key, changes in sections.items():
         merged[key].update({k: v for k, v in (changes or {}).items() if v is not None})
+    # Retention's limits may be cleared (null: keep for ever): every key given is taken.
+    merged["retention"].update(retention or {})
     if timezone is not None:
         merged["timezone"] = timezone
     policy = policy_from_settings(merged)

@@ -14,7 +14,12 @@ from app.graphql.relay import to_global_id
 from app.orgs.models import Role
 from tests.conftest import GraphQLClient, Org, Servers, make_org
 from tests.factories import log, make_student
-from tests.graphql.test_error_masking import MUTATIONS, endpoint_and_delivery, finished_import
+from tests.graphql.test_error_masking import (
+    MUTATIONS,
+    endpoint_and_delivery,
+    finished_import,
+    iep_goal,
+)
 from tests.support import inserts_fail
 
 # The topics each mutation writes (logIncident's risk.changed only when the tier moves).
@@ -48,6 +53,12 @@ TOPICS: dict[str, set[str]] = {
     "createSyncSource": set(),
     "updateSyncSource": set(),
     "runSyncNow": set(),
+    "createIepGoal": {"iep.changed"},
+    "updateIepGoal": {"iep.changed"},
+    "recordIepProbe": {"iep.changed"},
+    "recordIepProbes": {"iep.changed"},
+    "exportStudentRecord": set(),  # a file to make, on the worker
+    "eraseStudent": set(),  # the student's events go with them
 }
 
 
@@ -82,6 +93,7 @@ async def test_each_mutation_writes_its_events_scoped_to_the_student(
         "s": to_global_id("Student", student.id),
         "i": to_global_id("Incident", incident.id),
         "v": created["data"]["createIntervention"]["intervention"]["id"],
+        "g": await iep_goal(gql, to_global_id("Student", student.id), token),
         "n": "a note that must not travel in an event",
         "d": date.today().isoformat(),
         "j": to_global_id("ImportJob", await finished_import(db, org)),

@@ -111,7 +111,39 @@ MUTATIONS: dict[str, str] = {
     "runSyncNow": (
         "mutation($y: ID!) { runSyncNow(sourceId: $y) { source { id } errors { code } } }"
     ),
+    "createIepGoal": (
+        'mutation($s: ID!) { createIepGoal(input: {studentId: $s, area: "Reading", '
+        'title: "Reads 80 words a minute", baseline: 40, target: 80, unit: "wcpm", '
+        'direction: INCREASE, dueDate: "2099-06-30"}) { goal { id } errors { code } } }'
+    ),
+    "updateIepGoal": (
+        "mutation($g: ID!) { updateIepGoal(input: {id: $g, target: 90}) "
+        "{ goal { id } errors { code } } }"
+    ),
+    "recordIepProbe": (
+        "mutation($g: ID!, $n: String) { recordIepProbe(input: {goalId: $g, value: 45, "
+        "note: $n}) { probe { id } errors { code } } }"
+    ),
+    "recordIepProbes": (
+        "mutation($g: ID!, $n: String) { recordIepProbes(input: {probes: [{goalId: $g, "
+        "value: 46, note: $n}]}) { probes { id } errors { code } } }"
+    ),
+    "exportStudentRecord": (
+        "mutation($s: ID!) { exportStudentRecord(studentId: $s) { file { id } errors { code } } }"
+    ),
+    # Last: it erases the student the others write about.
+    "eraseStudent": (
+        'mutation($s: ID!) { eraseStudent(studentId: $s, reason: "Parent request") '
+        "{ erasure { id } errors { code } } }"
+    ),
 }
+
+
+async def iep_goal(gql: GraphQLClient, student: str, token: str) -> str:
+    """An IEP goal of `student` (a global id), for the IEP mutations' $g."""
+    body = await gql(MUTATIONS["createIepGoal"], {"s": student}, token=token)
+    goal_id: str = body["data"]["createIepGoal"]["goal"]["id"]
+    return goal_id
 
 
 async def endpoint_and_delivery(
@@ -190,6 +222,7 @@ async def test_internal_errors_are_masked_in_every_mutation(
         "s": to_global_id("Student", student.id),
         "i": to_global_id("Incident", incident.id),
         "v": created["data"]["createIntervention"]["intervention"]["id"],
+        "g": await iep_goal(gql, to_global_id("Student", student.id), token),
         "n": SECRET_NOTE,
         "d": date.today().isoformat(),
         "j": to_global_id("ImportJob", await finished_import(db, org)),

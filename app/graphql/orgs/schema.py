@@ -75,12 +75,34 @@ class HousePointsPolicy:
     neutral: int
 
 
+@strawberry.type(
+    description="How long the school keeps each kind of record; null keeps it without limit. "
+    "A daily job deletes what is older, in batches, and audits the counts "
+    "(`schoolgraph retention --dry-run` shows what would go)."
+)
+class RetentionPolicy:
+    incidents_years: int | None = strawberry.field(
+        description="Incidents (with their search documents) older than this many years."
+    )
+    attendance_years: int | None = strawberry.field(
+        description="Attendance days older than this many years."
+    )
+    audit_years: int | None = strawberry.field(
+        description="Audit log entries older than this many years."
+    )
+    events_days: int | None = strawberry.field(
+        description="Events (the live dashboards' log) older than this many days; the "
+        "server's EVENT_RETENTION_DAYS applies as well, whichever is shorter."
+    )
+
+
 @strawberry.type
 class OrgPolicy:
     strikes: StrikePolicy
     risk: RiskThresholds
     house_points: HousePointsPolicy
     attendance: AttendancePolicy
+    retention: RetentionPolicy
     timezone: str = strawberry.field(
         description="IANA time zone name; the org's today and local midnight follow it.",
         deprecation_reason="Use timeZone (the same value).",
@@ -106,6 +128,7 @@ class OrgPolicy:
             risk=RiskThresholds(**asdict(p.risk)),
             house_points=HousePointsPolicy(**asdict(p.house_points)),
             attendance=AttendancePolicy(**asdict(p.attendance)),
+            retention=RetentionPolicy(**asdict(p.retention)),
             timezone=p.timezone,
         )
 
@@ -181,12 +204,24 @@ class HousePointsInput:
     neutral: int | None = limited(C.HousePoints, default=None)
 
 
+@strawberry.input(description="Only the values given change; null removes a limit.")
+class RetentionPolicyInput:
+    incidents_years: int | None = limited(C.RetentionYears, default=strawberry.UNSET)
+    attendance_years: int | None = limited(C.RetentionYears, default=strawberry.UNSET)
+    audit_years: int | None = limited(C.RetentionYears, default=strawberry.UNSET)
+    events_days: int | None = limited(C.RetentionDays, default=strawberry.UNSET)
+
+    def to_changes(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if v is not strawberry.UNSET}
+
+
 @strawberry.input(description="Only the values given change.")
 class UpdateOrgPolicyInput:
     strikes: StrikePolicyInput | None = None
     risk: RiskThresholdsInput | None = None
     house_points: HousePointsInput | None = None
     attendance: AttendancePolicyInput | None = None
+    retention: RetentionPolicyInput | None = None
     time_zone: str | None = limited(
         C.TimeZone, default=None, description="IANA time zone name, e.g. Europe/London."
     )
@@ -229,7 +264,8 @@ class OrgMutations:
     @strawberry.mutation(
         permission_classes=[allow(Role.ADMIN)],
         description="Change the strike policy, risk thresholds, house points, attendance "
-        "calendar or time zone; new risk thresholds recompute every student's risk. "
+        "calendar, retention or time zone; new risk thresholds recompute every student's "
+        "risk. "
         "Roles: ADMIN.",
     )
     async def update_org_policy(
@@ -244,6 +280,7 @@ class OrgMutations:
                 risk_thresholds=_changes(input.risk),
                 house_points=_changes(input.house_points),
                 attendance=_changes(input.attendance),
+                retention=input.retention.to_changes() if input.retention else None,
                 timezone=input.zone(),
             ),
         )

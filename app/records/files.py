@@ -1,0 +1,200 @@
+"""Generated files: a job's output (a student's record, an IEP report) written under
+Settings.generated_files_dir, downloaded by its requester (or an ADMIN) until it expires.
+
+Files are written to a temporary name and renamed, so a download never reads half a file;
+their names on disk are ids only (no student's name in a path)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.principal import Principal
+from app.config import Settings
+from app.db import Database
+from app.orgs.models import Role
+from app.records.models import FileKind, FileStatus, GeneratedFile
+
+
+def disk_path(settings: Settings, relative: str) -> Path:
+    return settings.generated_files_dir / relative
+
+
+async def request(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    kind: FileKind,
+    student_id: uuid.UUID | None,
+    params: dict[str, Any],
+) -> GeneratedFile:
+    """A file to make, queued; audited as asked for (who, what, about whom)."""
+    row = GeneratedFile(
+        org_id=actor.org_id,
+        kind=kind,
+        status=FileStatus.QUEUED,
+        student_id=student_id,
+        requested_by=actor.sub,
+        requested_role=actor.role.value,
+        params=params,
+        done=0,
+        total=0,
+    )
+    session.add(row)
+    await audit.record(
+        session, actor=actor, action=f"file.request.{kind.value.lower()}", entity=row, before=None
+    )
+    return row
+
+
+async def _locked(
+    session: AsyncSession, org_id: uuid.UUID, file_id: uuid.UUID
+) -> GeneratedFile | None:
+    stmt = select(GeneratedFile).where(GeneratedFile.org_id == org_id, GeneratedFile.id == file_id)
+    return (await session.execute(stmt.with_for_update())).scalar_one_or_none()
+
+
+async def start(db: Database, org_id: uuid.UUID, file_id: uuid.UUID) -> GeneratedFile | None:
+    """Mark a queued (or interrupted) file RUNNING; None when it is not to be made."""
+    async with db.transaction(org_id) as session:
+        row = await _locked(session, org_id, file_id)
+        if row is None or row.status not in (FileStatus.QUEUED, FileStatus.RUNNING):
+            return None
+        row.status = FileStatus.RUNNING
+        return row
+
+
+async def set_progress(
+    db: Database, org_id: uuid.UUID, file_id: uuid.UUID, done: int, total: int
+) -> None:
+    async with db.transaction(org_id) as session:
+        await session.execute(
+            update(GeneratedFile)
+            .where(GeneratedFile.org_id == org_id, GeneratedFile.id == file_id)
+            .values(done=done, total=total)
+        )
+
+
+@dataclass(frozen=True)
+class Output:
+    data: bytes
+    name: str  # the download's name
+    media_type: str
+    suffix: str  # the file's extension on disk, e.g. ".zip"
+
+
+async def store(
+    db: Database, settings: Settings, org_id: uuid.UUID, file_id: uuid.UUID, out: Output
+) -> GeneratedFile:
+    """Write the file (atomically) and mark it READY until now + FILE_TTL_HOURS."""
+    relative = f"{org_id}/{file_id}{out.suffix}"
+    target = disk_path(settings, relative)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_bytes(out.data)
+    os.replace(partial, target)
+    now = datetime.now(UTC)
+    async with db.transaction(org_id) as session:
+        row = await _locked(session, org_id, file_id)
+        if row is None:  # erased while it was being made: nothing of it may stay
+            target.unlink(missing_ok=True)
+            raise LookupError(f"generated file {file_id} is gone")
+        row.status = FileStatus.READY
+        row.path = relative
+        row.name = out.name
+        row.media_type = out.media_type
+        row.size = len(out.data)
+        row.sha256 = hashlib.sha256(out.data).hexdigest()
+        row.finished_at = now
+        row.expires_at = now + timedelta(hours=settings.file_ttl_hours)
+        row.done = max(row.done, row.total)
+        return row
+
+
+async def fail(db: Database, org_id: uuid.UUID, file_id: uuid.UUID, error: str) -> None:
+    async with db.transaction(org_id) as session:
+        await session.execute(
+            update(GeneratedFile)
+            .where(GeneratedFile.org_id == org_id, GeneratedFile.id == file_id)
+            .values(status=FileStatus.FAILED, error=error[:2000], finished_at=datetime.now(UTC))
+        )
+
+
+def may_download(actor: Principal, row: GeneratedFile) -> bool:
+    """The requester, or an ADMIN of the org (RLS already keeps other orgs out)."""
+    return actor.role is Role.ADMIN or (
+        actor.sub == row.requested_by and actor.role.value == row.requested_role
+    )
+
+
+async def for_download(
+    session: AsyncSession, *, actor: Principal, file_id: uuid.UUID, now: datetime
+) -> GeneratedFile | str:
+    """The file to send, audited as downloaded; or why not ("not found", "gone", "not
+    ready"). Another's file reads as not found: its existence is not told."""
+    row = (
+        await session.execute(
+            select(GeneratedFile).where(
+                GeneratedFile.org_id == actor.org_id, GeneratedFile.id == file_id
+            )
+        )
+    ).scalar_one_or_none()
+    if row is None or not may_download(actor, row):
+        return "not found"
+    if row.status is FileStatus.EXPIRED or (row.expires_at is not None and row.expires_at <= now):
+        return "gone"
+    if row.status is not FileStatus.READY or row.path is None:
+        return "not ready"
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"file.download.{row.kind.value.lower()}",
+        entity=row,
+        before=None,
+        after={
+            "fileId": str(row.id),
+            "studentId": str(row.student_id) if row.student_id else None,
+            "kind": row.kind.value,
+            "params": row.params,
+        },
+    )
+    return row
+
+
+async def expire(db: Database, settings: Settings, now: datetime) -> int:
+    """Cron: delete the files past their expiry (every org's) and mark them EXPIRED."""
+    async with db.admin_transaction() as session:
+        rows = list(
+            (
+                await session.execute(
+                    select(GeneratedFile)
+                    .where(
+                        GeneratedFile.status == FileStatus.READY, GeneratedFile.expires_at <= now
+                    )
+                    .with_for_update(skip_locked=True)
+                    .limit(1000)
+                )
+            ).scalars()
+        )
+        for row in rows:
+            if row.path:
+                disk_path(settings, row.path).unlink(missing_ok=True)
+            row.status = FileStatus.EXPIRED
+        return len(rows)
+
+
+def remove(settings: Settings, paths: list[str]) -> list[str]:
+    """Delete generated files; the paths still present afterwards (none, normally)."""
+    for relative in paths:
+        disk_path(settings, relative).unlink(missing_ok=True)
+        disk_path(settings, relative + ".partial").unlink(missing_ok=True)
+    return [p for p in paths if disk_path(settings, p).exists()]

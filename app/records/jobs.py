@@ -1,0 +1,98 @@
+"""arq job bodies for student records: thin, calling app.records. Jobs take ids; the state
+lives in Postgres (generated_files, erasures)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from arq import ArqRedis
+from sqlalchemy import select
+
+from app import queue
+from app.config import get_settings
+from app.db import Database
+from app.orgs.models import Org
+from app.records import erasure, export, files, retention
+from app.records.models import FileKind, FileStatus, GeneratedFile
+
+log = logging.getLogger("schoolgraph.records")
+
+# Which job makes each kind of file (IEP reports add theirs).
+BUILDERS = {FileKind.STUDENT_RECORD: "build_student_record"}
+
+
+def file_job_id(file_id: uuid.UUID) -> str:
+    return f"file:{file_id}"
+
+
+async def build_student_record(ctx: dict[str, Any], org_id: str, file_id: str) -> str | None:
+    """Make one student's record ZIP; its status, or None when it was not to be made."""
+    db: Database = ctx["db"]
+    settings = get_settings()
+    oid, fid = uuid.UUID(org_id), uuid.UUID(file_id)
+    row = await files.start(db, oid, fid)
+    if row is None or row.student_id is None:
+        return None
+    try:
+        now = datetime.now(UTC)
+        async with db.transaction(oid) as session:
+            org = await session.get(Org, oid)
+            school = org.name if org is not None else ""
+            data, name = await export.build(
+                session, org_id=oid, student_id=row.student_id, school=school, now=now
+            )
+        stored = await files.store(
+            db, settings, oid, fid, files.Output(data, name, "application/zip", ".zip")
+        )
+    except Exception as exc:
+        log.exception("student record %s failed", file_id)
+        await files.fail(db, oid, fid, f"{type(exc).__name__}: the export could not be made")
+        return FileStatus.FAILED.value
+    return stored.status.value
+
+
+async def finish_erasure(ctx: dict[str, Any], org_id: str, erasure_id: str) -> bool:
+    return await erasure.finish(ctx["db"], get_settings(), uuid.UUID(org_id), uuid.UUID(erasure_id))
+
+
+async def sweep_files(ctx: dict[str, Any]) -> dict[str, int]:
+    """Cron: expire downloads past their time, finish erasures whose files are not yet
+    verified gone, and queue again the file jobs the queue lost."""
+    db: Database = ctx["db"]
+    pool: ArqRedis = ctx["redis"]
+    settings = get_settings()
+    now = datetime.now(UTC)
+    expired = await files.expire(db, settings, now)
+    verified = 0
+    for org_id, erasure_id in await erasure.unverified(db):
+        verified += await erasure.finish(db, settings, org_id, erasure_id)
+    async with db.admin_transaction() as session:
+        lost = list(
+            await session.execute(
+                select(GeneratedFile.org_id, GeneratedFile.id, GeneratedFile.kind).where(
+                    GeneratedFile.status.in_((FileStatus.QUEUED, FileStatus.RUNNING)),
+                    GeneratedFile.created_at < now - timedelta(minutes=2),
+                )
+            )
+        )
+    requeued = 0
+    for org_id, file_id, kind in lost:
+        requeued += await queue.enqueue(
+            pool, BUILDERS[kind], str(org_id), str(file_id), job_id=file_job_id(file_id)
+        )
+    return {"expired": expired, "verified": verified, "requeued": requeued}
+
+
+async def apply_retention(ctx: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Cron (daily): every org's retention policy, applied; the counts per org."""
+    db: Database = ctx["db"]
+    now = datetime.now(UTC)
+    out = {}
+    for org_id, slug, policy in await retention.orgs_with_policy(db):
+        if retention.cutoffs(policy, now):
+            done = await retention.apply(db, org_id=org_id, now=now)
+            out[slug] = {d.rule.table: d.rows for d in done}
+    return out
