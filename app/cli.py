@@ -406,6 +406,88 @@ def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_iep_report(args: argparse.Namespace, settings: Settings) -> int:
+    """One student's IEP progress report (--student, by SIS id) or a class's caseload ZIP
+    (--class), made in this process as the worker makes it: audited, kept as a generated
+    file (downloadable until it expires) and written to --out."""
+    import getpass
+    from datetime import UTC, date, datetime
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from app.auth.principal import Principal
+    from app.core.errors import ServiceError
+    from app.iep import reports
+    from app.records import files
+    from app.students.models import Student
+
+    fmt = reports.ReportFormat(args.format.upper())
+    start, end = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
+
+    async def run(db: Database) -> tuple[str, Path] | str:
+        async with db.admin_transaction() as session:
+            query = select(Org.id, Org.slug).order_by(Org.slug)
+            if args.org:
+                query = query.where(Org.slug == args.org)
+            orgs = (await session.execute(query)).all()
+        if len(orgs) != 1:
+            return (
+                f"no organisation {args.org!r}" if args.org else "several organisations: give --org"
+            )
+        org_id, slug = orgs[0]
+        actor = Principal(
+            sub=f"cli:{getpass.getuser()}", role=Role.ADMIN, org_id=org_id, org_slug=slug
+        )
+        try:
+            async with db.transaction(org_id) as session:
+                ids = None
+                if args.student:
+                    found = await session.scalar(
+                        select(Student.id).where(
+                            Student.org_id == org_id, Student.external_id == args.student
+                        )
+                    )
+                    if found is None:
+                        return f"no student with SIS id {args.student!r}"
+                    ids = [found]
+                row = await reports.request(
+                    session,
+                    actor=actor,
+                    student_ids=ids,
+                    class_code=args.class_code,
+                    period_start=start,
+                    period_end=end,
+                    fmt=fmt,
+                    caseload=ids is None,
+                )
+                file_id, params = row.id, row.params
+        except ServiceError as exc:
+            return "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+        out = await reports.build(
+            db,
+            org_id=org_id,
+            request=reports.ReportRequest.from_params(params),
+            now=datetime.now(UTC),
+        )
+        await files.store(db, settings, org_id, file_id, out)
+        target = Path(args.out) if args.out else Path(out.name)
+        target.write_bytes(out.data)
+        return out.name, target
+
+    runtime = _runtime(settings, args.data_dir)
+    try:
+        _require_schema(runtime)
+        result = asyncio.run(_with_db(runtime, settings, run))
+    finally:
+        runtime.close()
+    if isinstance(result, str):
+        print(f"error: {result}", file=sys.stderr)
+        return 1
+    print(f"wrote {result[1]}")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     from app.orgs import service
 
@@ -574,6 +656,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     recompute.add_argument("--org", help="organisation slug (default: every organisation)")
     recompute.set_defaults(func=cmd_risk_recompute)
+
+    iep = with_data_dir(
+        sub.add_parser(
+            "iep-report", help="an IEP progress report (--student) or a caseload ZIP (--class)"
+        )
+    )
+    who = iep.add_mutually_exclusive_group(required=True)
+    who.add_argument("--student", help="the student's SIS id (external id)")
+    who.add_argument("--class", dest="class_code", help="a class code: its caseload, as a ZIP")
+    iep.add_argument("--from", dest="date_from", required=True, help="period start, YYYY-MM-DD")
+    iep.add_argument("--to", dest="date_to", required=True, help="period end, YYYY-MM-DD")
+    iep.add_argument("--format", choices=["pdf", "docx"], default="pdf")
+    iep.add_argument("--org", help="organisation slug (needed when there are several)")
+    iep.add_argument("--out", help="where to write it (default: its name, here)")
+    iep.set_defaults(func=cmd_iep_report)
 
     keep = with_data_dir(
         sub.add_parser("retention", help="apply each org's retention policy now (see --dry-run)")

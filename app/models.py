@@ -5,7 +5,7 @@ from app.attendance.models import AttendanceCode, AttendanceDay
 from app.audit.models import AuditEntry
 from app.db import Base
 from app.events.models import Event
-from app.iep.models import IepGoal, IepProbe
+from app.iep.models import IepGoal, IepNarrative, IepProbe
 from app.imports.models import (
     ImportChange,
     ImportFile,
@@ -45,6 +45,7 @@ __all__ = [
     "Event",
     "GeneratedFile",
     "IepGoal",
+    "IepNarrative",
     "IepProbe",
     "ImportChange",
     "ImportFile",

@@ -17,6 +17,8 @@ thresholds; the figures are ratios against floors measured in the same run.
   beside COPY of the same file; `python -m bench.imports` runs it alone.
 - Search (bench.search) over 100,000 generated notes: latency beside the bare KNN
   statement, HNSW recall against an exact scan; `python -m bench.search` runs it alone.
+- IEP progress reports (bench.iep_reports): one student (5 goals, 60 probes each) and a
+  caseload of 30, PDF and DOCX, beside their reads alone; `python -m bench.iep_reports`.
 Every server (API, floors, peer) is its own process on a loopback port, and the load comes
 from another (bench.load: wrk when installed). Each run's answer is checked first.
 """
@@ -35,7 +37,7 @@ import httpx
 from sqlalchemy import event, select
 
 from app.graphql.relay import to_global_id
-from bench import fanout, imports, load, search
+from bench import fanout, iep_reports, imports, load, search
 from bench.demo import SECRET, Demo, Server, api_server, demo_school
 
 CLASS = "8B"
@@ -246,6 +248,8 @@ async def main(peers: bool) -> None:
         imported = await imports.run(demo)
         # Search (bench.search): 100,000 generated notes in the same database.
         searched = await search.run(demo)
+        # IEP progress reports (bench.iep_reports): one student's and a caseload of 30.
+        iep = await iep_reports.run(demo)
 
         one = compiled["workers_1"]
         summary: dict[str, Any] = {}
@@ -310,6 +314,10 @@ async def main(peers: bool) -> None:
                 "api_over_raw_p50": ratio(api_w, raw_w, "p50_ms"),
             }
         summary["live_fanout"] = live["summary"]
+        summary["iep_reports"] = {
+            k: iep[k]
+            for k in ("one_student_pdf", "one_student_docx", "caseload_pdf", "caseload_docx")
+        }
         summary["attendance_import"] = [
             {
                 k: run[k]
@@ -343,6 +351,7 @@ async def main(peers: bool) -> None:
             fanout=live,
             imports=imported,
             search=searched,
+            iep_reports=iep,
             **({"postgraphile5": peer} if peer else {}),
         )
         print(json.dumps(results, indent=2))

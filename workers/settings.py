@@ -35,7 +35,13 @@ from app.imports.jobs import run_import, sweep_imports
 from app.integrations.flows import deliver_after_commit
 from app.integrations.jobs import deliver_webhook, sweep_sheets, sweep_webhooks, sync_sheet
 from app.logs import configure_logging
-from app.records.jobs import apply_retention, build_student_record, finish_erasure, sweep_files
+from app.records.jobs import (
+    apply_retention,
+    build_iep_report,
+    build_student_record,
+    finish_erasure,
+    sweep_files,
+)
 from app.risk.jobs import recompute_risk, risk_sweep
 from app.search.flows import index_after_commit
 from app.search.jobs import index_org, index_students, sweep_search
@@ -92,6 +98,7 @@ class WorkerSettings:
         # Student records: the file's row says what to make; keep_result=0 so the sweep can
         # queue a lost one again under the same id.
         func(build_student_record, timeout=600, max_tries=3, keep_result=0),
+        func(build_iep_report, timeout=900, max_tries=3, keep_result=0),
         func(finish_erasure, timeout=120, max_tries=3, keep_result=0),
     ]
     cron_jobs = [

@@ -187,6 +187,7 @@ FileName = text("FileName", 255)  # an uploaded file's name
 SearchQuery = text("SearchQuery", 500)  # what staff type into search
 Url = text("Url", 2000)  # a webhook endpoint's address
 GoalTitle = text("GoalTitle", 500)  # an IEP goal's statement
+Narrative = text("Narrative", 4_000)  # a teacher's progress comment on a goal, one period
 Unit = text("Unit", 50)  # what an IEP goal measures in: words a minute, % of trials
 
 # Numbers (ranges follow the rules, within the columns).
@@ -231,6 +232,7 @@ Instant = Contract("Instant", earliest=EARLIEST, latest=LATEST)
 # Lists and JSON.
 IncidentBatch = Contract("IncidentBatch", max_items=200)
 ProbeBatch = Contract("ProbeBatch", max_items=500)
+StudentIdList = Contract("StudentIdList", max_items=200)  # a caseload's students
 DayBatch = Contract("DayBatch", max_items=1_000)
 EventTypes = Contract("EventTypes", max_items=10)  # an endpoint's subscribed event types
 PeriodList = Contract("PeriodList", max_items=20)

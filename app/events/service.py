@@ -40,6 +40,7 @@ class Topic(enum.StrEnum):
     INTERVENTION_CHANGED = "intervention.changed"
     IEP_CHANGED = "iep.changed"  # an IEP goal created or changed, or probes recorded
     POLICY_CHANGED = "org.policy_changed"
+    FILE_PROGRESS = "file.progress"  # a generated file's job: done of total, then its status
     IMPORT_PROGRESS = "import.progress"  # an import job's counts, after each batch and at the end
 
 

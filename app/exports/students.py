@@ -10,7 +10,7 @@ import csv
 import enum
 import io
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -107,9 +107,14 @@ def _safe(value: Any) -> Any:
 
 
 def as_csv(data: list[tuple[Any, ...]]) -> bytes:
+    return csv_bytes(HEADER, data)
+
+
+def csv_bytes(header: Sequence[str], data: Iterable[Sequence[Any]]) -> bytes:
+    """A CSV a spreadsheet opens safely: UTF-8 with a BOM, no cell run as a formula."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(HEADER)
+    writer.writerow(header)
     writer.writerows(tuple(_safe(v) for v in row) for row in data)
     return ("\ufeff" + buffer.getvalue()).encode()  # the BOM: spreadsheets then read UTF-8
 

@@ -96,3 +96,26 @@ class IepProbe(UUIDPrimaryKey, OrgOwned, Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
+
+
+class IepNarrative(UUIDPrimaryKey, OrgOwned, Timestamps, Base):
+    """The teacher's comment on a goal for one reporting period, printed under the goal in
+    that period's progress report."""
+
+    __tablename__ = "iep_narratives"
+    __table_args__ = (
+        UniqueConstraint("goal_id", "period_start", "period_end"),
+        Index("ix_iep_narratives_student", "student_id"),
+        CheckConstraint("period_end >= period_start", name="period_in_order"),
+    )
+
+    goal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("iep_goals.id", ondelete="CASCADE"), nullable=False
+    )
+    student_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), nullable=False
+    )
+    period_start: Mapped[date] = mapped_column(Date, nullable=False)
+    period_end: Mapped[date] = mapped_column(Date, nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    written_by: Mapped[str] = mapped_column(String(200), nullable=False)

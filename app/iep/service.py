@@ -24,7 +24,7 @@ from app.core.errors import ErrorCode, ServiceError, Validator
 from app.core.pagination import Page, PageRequest, SortKey, pages_per_parent
 from app.events import service as events
 from app.events.service import Topic
-from app.iep.models import GoalDirection, GoalStatus, IepGoal, IepProbe
+from app.iep.models import GoalDirection, GoalStatus, IepGoal, IepNarrative, IepProbe
 from app.iep.progress import TREND_PROBES, Point, Progress, off_track_streak, progress
 from app.students import service as students
 
@@ -270,7 +270,66 @@ async def _changed(session: AsyncSession, goals: Sequence[IepGoal], change: str)
     )
 
 
+async def set_narrative(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    goal_id: uuid.UUID,
+    period_start: date,
+    period_end: date,
+    text: str,
+) -> IepNarrative:
+    """The comment printed under a goal for one reporting period: written, or replaced."""
+    v = Validator()
+    cleaned = v.text("text", text, max_length=C.Narrative.length, required=True)
+    if period_end < period_start:
+        v.add("periodEnd", "periodEnd is before periodStart", ErrorCode.INVALID)
+    v.raise_if_any()
+    goal = await _locked_goal(session, org_id=actor.org_id, goal_id=goal_id, field="goalId")
+    row = (
+        await session.execute(
+            select(IepNarrative).where(
+                IepNarrative.org_id == actor.org_id,
+                IepNarrative.goal_id == goal.id,
+                IepNarrative.period_start == period_start,
+                IepNarrative.period_end == period_end,
+            )
+        )
+    ).scalar_one_or_none()
+    before = audit.snapshot(row) if row is not None else None
+    if row is None:
+        row = IepNarrative(
+            org_id=actor.org_id,
+            goal_id=goal.id,
+            student_id=goal.student_id,
+            period_start=period_start,
+            period_end=period_end,
+        )
+        session.add(row)
+    row.text = cleaned or ""
+    row.written_by = actor.sub
+    await audit.record(session, actor=actor, action="iep_narrative.set", entity=row, before=before)
+    await _changed(session, [goal], "narrative")
+    return row
+
+
 # Reads.
+
+
+async def narratives_for_goals(
+    session: AsyncSession, *, org_id: uuid.UUID, goal_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[IepNarrative]]:
+    """Each goal's narratives, latest period first."""
+    ids = list(goal_ids)
+    out: dict[uuid.UUID, list[IepNarrative]] = {gid: [] for gid in ids}
+    rows = await session.execute(
+        select(IepNarrative)
+        .where(IepNarrative.org_id == org_id, IepNarrative.goal_id.in_(ids))
+        .order_by(IepNarrative.period_end.desc(), IepNarrative.period_start.desc())
+    )
+    for row in rows.scalars():
+        out[row.goal_id].append(row)
+    return out
 
 
 async def goals_for_students(

@@ -23,7 +23,7 @@ from app.core.errors import ErrorCode, ServiceError, Validator
 from app.db import Database
 from app.records import files
 from app.records.footprint import HOLDINGS, params
-from app.records.models import Erasure, ErasureStatus, GeneratedFile
+from app.records.models import Erasure, ErasureStatus
 from app.students import service as students
 
 
@@ -38,14 +38,17 @@ async def erase(
     # no student.
     student = await students.require(session, org_id=actor.org_id, student_id=student_id, lock=True)
     bound = {"org": actor.org_id, **params(student.id, student.external_id, student.name)}
+    # The generated files about them (or a caseload's that includes them), by the same
+    # condition that deletes their rows: removed from disk after commit.
+    files_held = next(h for h in HOLDINGS if h.table == "generated_files")
     paths = [
         p
         for (p,) in await session.execute(
-            select(GeneratedFile.path).where(
-                GeneratedFile.org_id == actor.org_id,
-                GeneratedFile.student_id == student.id,
-                GeneratedFile.path.is_not(None),
-            )
+            text(
+                "SELECT t.path FROM generated_files AS t WHERE t.org_id = :org"
+                f" AND ({files_held.where}) AND t.path IS NOT NULL"
+            ),
+            bound,
         )
     ]
     counts: dict[str, int] = {}

@@ -21,6 +21,8 @@ from app.audit import service as audit
 from app.auth.principal import Principal
 from app.config import Settings
 from app.db import Database
+from app.events import service as events
+from app.events.service import Topic
 from app.orgs.models import Role
 from app.records.models import FileKind, FileStatus, GeneratedFile
 
@@ -76,12 +78,31 @@ async def start(db: Database, org_id: uuid.UUID, file_id: uuid.UUID) -> Generate
 async def set_progress(
     db: Database, org_id: uuid.UUID, file_id: uuid.UUID, done: int, total: int
 ) -> None:
+    """How far the job is, on the file's row and as a `file.progress` event (the events
+    subscription's topic): ids and counts only."""
     async with db.transaction(org_id) as session:
         await session.execute(
             update(GeneratedFile)
             .where(GeneratedFile.org_id == org_id, GeneratedFile.id == file_id)
             .values(done=done, total=total)
         )
+        await _progress_event(session, org_id, file_id, done, total, FileStatus.RUNNING)
+
+
+async def _progress_event(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    file_id: uuid.UUID,
+    done: int,
+    total: int,
+    status: FileStatus,
+) -> None:
+    await events.record(
+        session,
+        org_id=org_id,
+        topic=Topic.FILE_PROGRESS,
+        payload={"fileId": str(file_id), "done": done, "total": total, "status": status.value},
+    )
 
 
 @dataclass(frozen=True)
@@ -117,6 +138,7 @@ async def store(
         row.finished_at = now
         row.expires_at = now + timedelta(hours=settings.file_ttl_hours)
         row.done = max(row.done, row.total)
+        await _progress_event(session, org_id, file_id, row.done, row.total, FileStatus.READY)
         return row
 
 
@@ -127,6 +149,7 @@ async def fail(db: Database, org_id: uuid.UUID, file_id: uuid.UUID, error: str) 
             .where(GeneratedFile.org_id == org_id, GeneratedFile.id == file_id)
             .values(status=FileStatus.FAILED, error=error[:2000], finished_at=datetime.now(UTC))
         )
+        await _progress_event(session, org_id, file_id, 0, 0, FileStatus.FAILED)
 
 
 def may_download(actor: Principal, row: GeneratedFile) -> bool:

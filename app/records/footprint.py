@@ -75,13 +75,19 @@ HOLDINGS: tuple[Holding, ...] = (
         order="t.id",
         delete="SELECT erase_student_audit(:org, :sid)",
     ),
-    Holding("generated_files", "t.student_id = :sid", order="t.created_at, t.id"),
+    # A file about the student, or a caseload's that includes them (its params list ids).
+    Holding(
+        "generated_files",
+        "t.student_id = :sid OR " + _has_sid("t.params::text"),
+        order="t.created_at, t.id",
+    ),
     Holding(
         "documents",
         "t.student_id = :sid",
         omit=("embedding", "tsv"),
         order="t.source_type, t.source_id",
     ),
+    Holding("iep_narratives", "t.student_id = :sid", order="t.goal_id, t.period_start"),
     Holding("iep_probes", "t.student_id = :sid", order="t.goal_id, t.taken_at"),
     Holding("iep_goals", "t.student_id = :sid", order="t.due_date, t.id"),
     Holding("interventions", "t.student_id = :sid", order="t.start_date, t.id"),

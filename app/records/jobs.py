@@ -14,14 +14,19 @@ from sqlalchemy import select
 from app import queue
 from app.config import get_settings
 from app.db import Database
+from app.iep import reports
 from app.orgs.models import Org
 from app.records import erasure, export, files, retention
 from app.records.models import FileKind, FileStatus, GeneratedFile
 
 log = logging.getLogger("schoolgraph.records")
 
-# Which job makes each kind of file (IEP reports add theirs).
-BUILDERS = {FileKind.STUDENT_RECORD: "build_student_record"}
+# Which job makes each kind of file.
+BUILDERS = {
+    FileKind.STUDENT_RECORD: "build_student_record",
+    FileKind.IEP_REPORT: "build_iep_report",
+    FileKind.IEP_REPORTS: "build_iep_report",
+}
 
 
 def file_job_id(file_id: uuid.UUID) -> str:
@@ -50,6 +55,32 @@ async def build_student_record(ctx: dict[str, Any], org_id: str, file_id: str) -
     except Exception as exc:
         log.exception("student record %s failed", file_id)
         await files.fail(db, oid, fid, f"{type(exc).__name__}: the export could not be made")
+        return FileStatus.FAILED.value
+    return stored.status.value
+
+
+async def build_iep_report(ctx: dict[str, Any], org_id: str, file_id: str) -> str | None:
+    """One student's IEP progress report, or a caseload's ZIP: what and for when is in the
+    file's params. Progress (done of total students) is published as it goes."""
+    db: Database = ctx["db"]
+    settings = get_settings()
+    oid, fid = uuid.UUID(org_id), uuid.UUID(file_id)
+    row = await files.start(db, oid, fid)
+    if row is None:
+        return None
+    try:
+        request = reports.ReportRequest.from_params(row.params)
+        out = await reports.build(
+            db,
+            org_id=oid,
+            request=request,
+            now=datetime.now(UTC),
+            progress=lambda done, total: files.set_progress(db, oid, fid, done, total),
+        )
+        stored = await files.store(db, settings, oid, fid, out)
+    except Exception:
+        log.exception("IEP report %s failed", file_id)
+        await files.fail(db, oid, fid, "the report could not be made")
         return FileStatus.FAILED.value
     return stored.status.value
 

@@ -40,6 +40,8 @@ class Student(UUIDPrimaryKey, OrgOwned, Timestamps, Base):
     campus: Mapped[str | None] = mapped_column(String(100))
     support_level: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0)
     support_notes: Mapped[str | None] = mapped_column(Text)
+    # Who manages the student's IEP (printed on progress reports).
+    case_manager: Mapped[str | None] = mapped_column(String(200))
     # The current risk picture, refreshed on every recompute (history: risk_assessments).
     risk_tier: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=1)
     risk_score: Mapped[Decimal] = mapped_column(Numeric(6, 2), nullable=False, default=0)

@@ -243,16 +243,25 @@ async def update_support(
     student_id: uuid.UUID,
     support_level: Maybe[int | None] = UNSET,
     support_notes: Maybe[str | None] = UNSET,
+    case_manager: Maybe[str | None] = UNSET,
 ) -> Student:
-    """Change what is given: None clears the notes, or puts the level back to 0."""
+    """Change what is given: None clears the notes or the case manager, or puts the level
+    back to 0."""
     v = Validator()
-    if support_level is UNSET and support_notes is UNSET:
-        v.add("supportLevel", "give supportLevel or supportNotes", ErrorCode.REQUIRED)
+    if support_level is UNSET and support_notes is UNSET and case_manager is UNSET:
+        v.add(
+            "supportLevel",
+            "give supportLevel, supportNotes or caseManager",
+            ErrorCode.REQUIRED,
+        )
     if support_level is not UNSET:
         v.int_range("supportLevel", support_level, *C.SupportLevel.int_bounds)
     notes = None
     if support_notes is not UNSET:
         notes = v.text("supportNotes", support_notes, max_length=C.Note.length)
+    manager = None
+    if case_manager is not UNSET:
+        manager = v.text("caseManager", case_manager, max_length=C.Person.length)
     v.raise_if_any()
     student = await require(session, org_id=actor.org_id, student_id=student_id, lock=True)
     before = audit.snapshot(student)
@@ -260,6 +269,8 @@ async def update_support(
         student.support_level = support_level or 0
     if support_notes is not UNSET:
         student.support_notes = notes
+    if case_manager is not UNSET:
+        student.case_manager = manager
     await audit.record(
         session, actor=actor, action="student.update_support", entity=student, before=before
     )

@@ -57,7 +57,11 @@ TOPICS: dict[str, set[str]] = {
     "updateIepGoal": {"iep.changed"},
     "recordIepProbe": {"iep.changed"},
     "recordIepProbes": {"iep.changed"},
-    "exportStudentRecord": set(),  # a file to make, on the worker
+    "setIepGoalNarrative": {"iep.changed"},
+    # Files to make, on the worker (which publishes file.progress as it goes).
+    "iepProgressReport": set(),
+    "iepProgressReports": set(),
+    "exportStudentRecord": set(),
     "eraseStudent": set(),  # the student's events go with them
 }
 

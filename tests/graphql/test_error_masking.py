@@ -128,6 +128,18 @@ MUTATIONS: dict[str, str] = {
         "mutation($g: ID!, $n: String) { recordIepProbes(input: {probes: [{goalId: $g, "
         "value: 46, note: $n}]}) { probes { id } errors { code } } }"
     ),
+    "setIepGoalNarrative": (
+        'mutation($g: ID!) { setIepGoalNarrative(input: {goalId: $g, periodStart: "2026-09-01", '
+        'periodEnd: "2026-12-18", text: "Steady gains"}) { narrative { text } errors { code } } }'
+    ),
+    "iepProgressReport": (
+        'mutation($s: ID!) { iepProgressReport(input: {studentId: $s, periodStart: "2026-09-01", '
+        'periodEnd: "2026-12-18", format: PDF}) { file { id } errors { code } } }'
+    ),
+    "iepProgressReports": (
+        "mutation($s: ID!) { iepProgressReports(input: {studentIds: [$s], periodStart: "
+        '"2026-09-01", periodEnd: "2026-12-18", format: DOCX}) { file { id } errors { code } } }'
+    ),
     "exportStudentRecord": (
         "mutation($s: ID!) { exportStudentRecord(studentId: $s) { file { id } errors { code } } }"
     ),

@@ -141,6 +141,7 @@ def test_the_schema_declares_the_support_fields_guarded() -> None:
         ("upsertStudent", "supportNotes"): teaching,
         ("updateStudentSupport", "supportLevel"): teaching,
         ("updateStudentSupport", "supportNotes"): teaching,
+        ("updateStudentSupport", "caseManager"): teaching,
     }
 
 

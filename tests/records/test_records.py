@@ -335,3 +335,22 @@ async def test_erasure_leaves_no_trace_in_any_org_table(
     # Nothing refers to them in a way that comes back: the API knows no such student.
     body = await gql("query($id: ID!) { student(id: $id) { id } }", {"id": sid}, token=org.token())
     assert body["data"]["student"] is None
+
+
+async def test_generated_files_and_tombstones_are_not_everyones(
+    gql: GraphQLClient, db: Database, org: Org, files_dir: Path
+) -> None:
+    body = await gql(UPSERT, {"input": {"externalId": "GF1", "name": "Gee Eff"}}, token=org.token())
+    sid = body["data"]["upsertStudent"]["student"]["id"]
+    file_id = await run_export(gql, db, org, sid, org.token(sub="admin-one"))
+    for token, seen in (
+        (org.token(sub="admin-two"), True),  # any ADMIN
+        (org.token(Role.TEACHER, sub="admin-one"), False),  # not the requester (role differs)
+        (org.token(Role.AIDE), False),
+        (org.token(Role.INTEGRATION), False),
+    ):
+        body = await gql(FILE, {"id": file_id}, token=token)
+        assert (body["data"]["generatedFile"] is not None) is seen, token
+    for role in (Role.TEACHER, Role.AIDE, Role.INTEGRATION):
+        body = await gql("{ erasures { id } }", token=org.token(role))
+        assert body["errors"][0]["message"].startswith("Not allowed"), role

@@ -62,6 +62,7 @@ _STAFF_TOPICS = {
     Topic.RISK_CHANGED,
     Topic.INTERVENTION_CHANGED,
     Topic.IEP_CHANGED,
+    Topic.FILE_PROGRESS,
     Topic.IMPORT_PROGRESS,  # aides see nothing of imports
 }
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.pagination import Page
 from app.graphql.dataloaders import OrgLoader, RowByIdLoader
 from app.iep import service
-from app.iep.models import IepGoal, IepProbe
+from app.iep.models import IepGoal, IepNarrative, IepProbe
 from app.iep.progress import Progress
 
 
@@ -50,3 +50,10 @@ class IepProbesByGoalLoader(OrgLoader[uuid.UUID, Page[IepProbe]]):
     ) -> Mapping[uuid.UUID, Page[IepProbe]]:
         (page,) = self.params
         return await service.probe_pages(session, org_id=self.org_id, goal_ids=keys, page=page)
+
+
+class IepNarrativesByGoalLoader(OrgLoader[uuid.UUID, list[IepNarrative]]):
+    async def load_batch(
+        self, session: AsyncSession, keys: list[uuid.UUID]
+    ) -> Mapping[uuid.UUID, list[IepNarrative]]:
+        return await service.narratives_for_goals(session, org_id=self.org_id, goal_ids=keys)

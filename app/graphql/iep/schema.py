@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.principal import Principal
 from app.core import contracts as C
 from app.graphql.context import Info
 from app.graphql.contracts import limited
 from app.graphql.errors import UserError
-from app.graphql.iep.types import IepGoal, IepGoalDirection, IepGoalStatus, IepProbe
+from app.graphql.iep.types import (
+    IepGoal,
+    IepGoalDirection,
+    IepGoalStatus,
+    IepNarrative,
+    IepProbe,
+)
 from app.graphql.mutations import Refused, in_transaction
 from app.graphql.permissions import TEACHING, allow, roles_note
+from app.graphql.records.schema import GeneratedFilePayload, queue_file
+from app.graphql.records.types import GeneratedFile
 from app.graphql.relay import from_global_id, parse_id
-from app.iep import flows, service
+from app.iep import flows, reports, service
 from app.iep.models import IepGoal as IepGoalModel
+from app.iep.reports import ReportFormat
+from app.records.models import GeneratedFile as GeneratedFileModel
 
 
 @strawberry.input
@@ -60,6 +73,42 @@ class RecordIepProbeInput:
 @strawberry.input
 class RecordIepProbesInput:
     probes: list[RecordIepProbeInput] = limited(C.ProbeBatch)
+
+
+IepReportFormat = strawberry.enum(ReportFormat, name="IepReportFormat")
+
+
+@strawberry.input
+class IepProgressReportInput:
+    student_id: strawberry.ID = limited(C.GlobalId)
+    period_start: date = limited(C.SchoolDate, description="The reporting period's first day.")
+    period_end: date = limited(
+        C.SchoolDate, description="Its last day (at most 400 days after periodStart)."
+    )
+    format: IepReportFormat  # type: ignore[valid-type]
+
+
+@strawberry.input(description="A class (its students now) or a list of students: one of them.")
+class IepProgressReportsInput:
+    class_code: str | None = limited(C.ClassCode, default=None)
+    student_ids: list[strawberry.ID] | None = limited(C.StudentIdList, default=None)
+    period_start: date = limited(C.SchoolDate)
+    period_end: date = limited(C.SchoolDate)
+    format: IepReportFormat  # type: ignore[valid-type]
+
+
+@strawberry.input
+class SetIepGoalNarrativeInput:
+    goal_id: strawberry.ID = limited(C.GlobalId)
+    period_start: date = limited(C.SchoolDate)
+    period_end: date = limited(C.SchoolDate)
+    text: str = limited(C.Narrative, description="Printed under the goal in that period's report.")
+
+
+@strawberry.type
+class IepNarrativePayload:
+    narrative: IepNarrative | None
+    errors: list[UserError]
 
 
 @strawberry.type
@@ -193,3 +242,90 @@ class IepMutations:
         if isinstance(result, Refused):
             return RecordIepProbesPayload(probes=[], errors=result.errors)
         return RecordIepProbesPayload(probes=[IepProbe.from_model(p) for p in result], errors=[])
+
+    @strawberry.mutation(
+        permission_classes=[allow(*TEACHING)],
+        description="The comment printed under a goal in one period's progress report "
+        "(written, or replaced). Audited. " + roles_note(*TEACHING),
+    )
+    async def set_iep_goal_narrative(
+        self, info: Info, input: SetIepGoalNarrativeInput
+    ) -> IepNarrativePayload:
+        result = await in_transaction(
+            info,
+            lambda s, actor: service.set_narrative(
+                s,
+                actor=actor,
+                goal_id=parse_id(input.goal_id, "IepGoal", "goalId"),
+                period_start=input.period_start,
+                period_end=input.period_end,
+                text=input.text,
+            ),
+        )
+        if isinstance(result, Refused):
+            return IepNarrativePayload(narrative=None, errors=result.errors)
+        return IepNarrativePayload(narrative=IepNarrative.from_model(result), errors=[])
+
+    @strawberry.mutation(
+        permission_classes=[allow(*TEACHING)],
+        description="One student's IEP progress report for a period, as PDF or DOCX, made by "
+        "a job: every goal active in the period with its probes, a chart, the latest value, "
+        "percent to target, progress code and narrative. Poll generatedFile until READY, "
+        "then GET its downloadUrl with your token (or an ADMIN's). Audited. "
+        + roles_note(*TEACHING),
+    )
+    async def iep_progress_report(
+        self, info: Info, input: IepProgressReportInput
+    ) -> GeneratedFilePayload:
+        return await _report(
+            info,
+            lambda s, actor: reports.request(
+                s,
+                actor=actor,
+                student_ids=[parse_id(input.student_id, "Student", "studentId")],
+                class_code=None,
+                period_start=input.period_start,
+                period_end=input.period_end,
+                fmt=input.format,
+                caseload=False,
+            ),
+        )
+
+    @strawberry.mutation(
+        permission_classes=[allow(*TEACHING)],
+        description="The progress reports of a caseload (a class, or students by id) as one "
+        "ZIP: a file per student with a goal active in the period, and summary.csv "
+        "(student, goal, code, latest, percent). Progress is published as `file.progress` "
+        "events (the events subscription). " + roles_note(*TEACHING),
+    )
+    async def iep_progress_reports(
+        self, info: Info, input: IepProgressReportsInput
+    ) -> GeneratedFilePayload:
+        return await _report(
+            info,
+            lambda s, actor: reports.request(
+                s,
+                actor=actor,
+                student_ids=None
+                if input.student_ids is None
+                else [
+                    parse_id(sid, "Student", f"studentIds[{i}]")
+                    for i, sid in enumerate(input.student_ids)
+                ],
+                class_code=input.class_code,
+                period_start=input.period_start,
+                period_end=input.period_end,
+                fmt=input.format,
+                caseload=True,
+            ),
+        )
+
+
+async def _report(
+    info: Info, work: Callable[[AsyncSession, Principal], Awaitable[GeneratedFileModel]]
+) -> GeneratedFilePayload:
+    result = await in_transaction(info, work)
+    if isinstance(result, Refused):
+        return GeneratedFilePayload(file=None, errors=result.errors)
+    await queue_file(info, result)
+    return GeneratedFilePayload(file=GeneratedFile.from_model(result), errors=[])

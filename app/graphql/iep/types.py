@@ -10,6 +10,7 @@ import strawberry
 from app.graphql.context import Info
 from app.graphql.iep.dataloaders import (
     IepGoalByIdLoader,
+    IepNarrativesByGoalLoader,
     IepProbesByGoalLoader,
     IepProgressByGoalLoader,
 )
@@ -29,6 +30,7 @@ from app.graphql.students.fields import resolve_student
 from app.iep.models import GoalDirection as _Direction
 from app.iep.models import GoalStatus as _Status
 from app.iep.models import IepGoal as IepGoalModel
+from app.iep.models import IepNarrative as IepNarrativeModel
 from app.iep.models import IepProbe as IepProbeModel
 from app.iep.progress import CODE_MEANINGS
 from app.iep.progress import Progress as ProgressData
@@ -68,6 +70,25 @@ class IepProbe(Node):
     async def goal(self, info: Info) -> IepGoal | None:
         row = await info.context.loaders.get(IepGoalByIdLoader).load(self.model.goal_id)
         return IepGoal.from_model(row) if row is not None else None
+
+
+@strawberry.type(description="The teacher's comment on a goal for one reporting period.")
+class IepNarrative:
+    period_start: date
+    period_end: date
+    text: str
+    written_by: str
+    updated_at: datetime
+
+    @classmethod
+    def from_model(cls, row: IepNarrativeModel) -> IepNarrative:
+        return cls(
+            period_start=row.period_start,
+            period_end=row.period_end,
+            text=row.text,
+            written_by=row.written_by,
+            updated_at=row.updated_at,
+        )
 
 
 @strawberry.type(
@@ -176,6 +197,14 @@ class IepGoal(Node):
         request = page_from(info, first, after, last, before)
         page = await info.context.loaders.get(IepProbesByGoalLoader, request).load(self.model.id)
         return connection_from_page(page, IepProbe.from_model)
+
+    @strawberry.field(
+        permission_classes=_STAFF,
+        description=f"The narratives written for progress reports, latest period first. {_NOTE}",
+    )
+    async def narratives(self, info: Info) -> list[IepNarrative] | None:
+        rows = await info.context.loaders.get(IepNarrativesByGoalLoader).load(self.model.id)
+        return [IepNarrative.from_model(r) for r in rows]
 
     @strawberry.field(permission_classes=_STAFF, description=_NOTE)
     async def progress(self, info: Info) -> IepProgress | None:

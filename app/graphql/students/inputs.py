@@ -73,7 +73,9 @@ class UpsertStudentInput:
         )
 
 
-@strawberry.input(description="Give supportLevel, supportNotes or both; the other is kept.")
+@strawberry.input(
+    description="Give supportLevel, supportNotes, caseManager or several; the others are kept."
+)
 class UpdateStudentSupportInput:
     student_id: strawberry.ID = limited(C.GlobalId)
     support_level: int | None = guarded(
@@ -82,4 +84,12 @@ class UpdateStudentSupportInput:
     )
     support_notes: str | None = guarded(
         *TEACHING, field=limited(C.Note, default=strawberry.UNSET, description=_SUPPORT_NOTES)
+    )
+    case_manager: str | None = guarded(
+        *TEACHING,
+        field=limited(
+            C.Person,
+            default=strawberry.UNSET,
+            description="Who manages the student's IEP (on progress reports); null clears it.",
+        ),
     )

@@ -146,7 +146,8 @@ class StudentMutations:
 
     @strawberry.mutation(
         permission_classes=[allow(*TEACHING)],
-        description="Change a student's support level or notes. " + roles_note(*TEACHING),
+        description="Change a student's support level, notes or IEP case manager. "
+        + roles_note(*TEACHING),
     )
     async def update_student_support(
         self, info: Info, input: UpdateStudentSupportInput
@@ -159,6 +160,7 @@ class StudentMutations:
                 student_id=parse_id(input.student_id, "Student", "studentId"),
                 support_level=given(input.support_level),
                 support_notes=given(input.support_notes),
+                case_manager=given(input.case_manager),
             ),
         )
         if isinstance(result, Refused):

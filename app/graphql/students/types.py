@@ -90,6 +90,7 @@ STUDENT = register(
             "createdAt": column(S.created_at, Scalar.DATETIME),
             "supportLevel": column(S.support_level, Scalar.INT, mirrors_resolver=True),
             "supportNotes": column(S.support_notes, Scalar.STRING, mirrors_resolver=True),
+            "caseManager": column(S.case_manager, Scalar.STRING, mirrors_resolver=True),
             "incidents": ToManyConnection("Incident", column_name(INC.student_id), NEWEST_FIRST),
             "strikeLevel": ResolverOnly("the strike window comes from the org policy"),
             "risk": ResolverOnly("Risk.current shapes the factors in Python"),
@@ -136,6 +137,13 @@ class Student(Node):
     @strawberry.field(permission_classes=_STAFF_ONLY, description=_STAFF_NOTE)
     def support_notes(self) -> str | None:
         return self.model.support_notes
+
+    @strawberry.field(
+        permission_classes=_STAFF_ONLY,
+        description=f"Who manages the student's IEP (printed on progress reports). {_STAFF_NOTE}",
+    )
+    def case_manager(self) -> str | None:
+        return self.model.case_manager
 
     @strawberry.field(
         permission_classes=_STAFF_ONLY,
