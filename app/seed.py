@@ -10,6 +10,8 @@ import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import select
+
 from app.assessments import flows as assessment_flows
 from app.assessments import service as assessments
 from app.assessments.models import AssessmentKind
@@ -17,11 +19,15 @@ from app.attendance import flows as attendance_flows
 from app.attendance import service as attendance
 from app.auth.principal import Principal, system_principal
 from app.db import Database
+from app.iep import flows as iep_flows
+from app.iep import service as iep
+from app.iep.models import GoalDirection
 from app.incidents import flows as incident_flows
 from app.incidents import service as incidents
 from app.incidents.models import IncidentKind
 from app.orgs import service as orgs
 from app.students import service as students
+from app.students.models import Student
 
 FIRST = "Ava Ben Chloe Dev Ella Finn Grace Hugo Isla Jay Kai Lena Maya Noah Omar Priya Quinn Rosa "
 FIRST += "Sam Tara Uma Vik Wren Xena Yusuf Zoe Aria Leo Mila Eli Nia Theo Ivy Rami Sofia Arlo"
@@ -110,7 +116,90 @@ async def seed_demo(db: Database, *, slug: str = "demo", students_count: int = 3
     await _attendance(db, actor, ids, days, absence_rate, rng)
     await _diagnostics(db, actor, ids, today, rng)
     await _incidents(db, actor, ids, classes, today, rng)
+    await _iep_goals(db, actor, ids, today, rng)
     return True
+
+
+# (area, goal, baseline, target, unit, direction)
+IEP_GOALS = (
+    (
+        "Reading fluency",
+        "Reads a grade-level passage aloud at 90 words correct a minute",
+        55,
+        90,
+        "words correct a minute",
+        "INCREASE",
+    ),
+    (
+        "Written expression",
+        "Writes a paragraph of five complete sentences on a given topic",
+        1,
+        5,
+        "complete sentences",
+        "INCREASE",
+    ),
+    (
+        "Behaviour",
+        "Stays in the lesson without leaving the room unprompted",
+        6,
+        1,
+        "exits a week",
+        "DECREASE",
+    ),
+)
+
+
+async def _iep_goals(
+    db: Database, actor: Principal, ids: list[uuid.UUID], today: date, rng: random.Random
+) -> None:
+    """Students with the highest support level have IEP goals, probed weekly since the term
+    began: some on track, some not (for progress reports and the IEP_PROGRESS factor)."""
+    start = today - timedelta(weeks=10)
+    async with db.transaction(actor.org_id) as session:
+        supported = list(
+            (
+                await session.execute(
+                    select(Student.id).where(
+                        Student.org_id == actor.org_id, Student.support_level == 3
+                    )
+                )
+            ).scalars()
+        )[:8]
+    for n, sid in enumerate(supported):
+        async with db.transaction(actor.org_id) as session:
+            await students.update_support(
+                session, actor=actor, student_id=sid, case_manager="Ms. Rivera (SENCo)"
+            )
+            probes = []
+            for area, title, baseline, target, unit, direction in IEP_GOALS[: 2 + n % 2]:
+                goal = await iep.create_goal(
+                    session,
+                    actor=actor,
+                    student_id=sid,
+                    changes=iep.GoalChanges(
+                        area=area,
+                        title=title,
+                        baseline=baseline,
+                        target=target,
+                        unit=unit,
+                        direction=GoalDirection(direction),
+                        start_date=start,
+                        due_date=today + timedelta(weeks=30),
+                    ),
+                )
+                # On track for most; flat for every third student's goals.
+                pace = 0.0 if n % 3 == 2 else (target - baseline) / 30 * rng.uniform(1.0, 1.6)
+                for week in range(10):
+                    at = datetime.combine(start + timedelta(weeks=week), datetime.min.time(), UTC)
+                    value = (
+                        baseline
+                        + pace * week
+                        + rng.uniform(-0.5, 0.5) * abs(target - baseline) / 20
+                    )
+                    probes.append(iep.ProbeData(goal.id, at.replace(hour=10), round(value, 1)))
+            await iep_flows.record_probes(
+                session, actor=actor, probes=probes, now=datetime.now(UTC)
+            )
 
 
 async def _attendance(
