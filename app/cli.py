@@ -464,12 +464,18 @@ def cmd_iep_report(args: argparse.Namespace, settings: Settings) -> int:
                 file_id, params = row.id, row.params
         except ServiceError as exc:
             return "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
-        out = await reports.build(
-            db,
-            org_id=org_id,
-            request=reports.ReportRequest.from_params(params),
-            now=datetime.now(UTC),
-        )
+        # Begun here (RUNNING), so that the worker's sweep leaves it to this process.
+        await files.start(db, org_id, file_id)
+        try:
+            out = await reports.build(
+                db,
+                org_id=org_id,
+                request=reports.ReportRequest.from_params(params),
+                now=datetime.now(UTC),
+            )
+        except BaseException:
+            await files.fail(db, org_id, file_id, "the report could not be made")
+            raise
         await files.store(db, settings, org_id, file_id, out)
         target = Path(args.out) if args.out else Path(out.name)
         target.write_bytes(out.data)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Protocol
 
@@ -112,8 +112,9 @@ def slope_per_week(points: Sequence[Point]) -> float | None:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
 
 
-def progress(goal: GoalTerms, points: Sequence[Point]) -> Progress:
-    """The goal's progress on `points` (its probes, oldest first)."""
+def progress(goal: GoalTerms, points: Sequence[Point], zone: tzinfo = UTC) -> Progress:
+    """The goal's progress on `points` (its probes, oldest first); a probe's day is its
+    date in `zone`, the school's time zone."""
     baseline, target = float(goal.baseline), float(goal.target)
     sign = _sign(goal.direction)
     if not points:
@@ -134,9 +135,9 @@ def progress(goal: GoalTerms, points: Sequence[Point]) -> Progress:
     percent = round((latest - baseline) / (target - baseline) * 100, 1)
     met = goal.status is GoalStatus.MET or sign * (latest - target) >= 0
     window = points[-TREND_PROBES:]
-    days = {p.taken_at.date() for p in window}
+    days = {p.taken_at.astimezone(zone).date() for p in window}
     trend = slope_per_week(window) if len(window) >= MIN_PROBES and len(days) >= 2 else None
-    weeks_left = (goal.due_date - last.taken_at.date()).days / 7
+    weeks_left = (goal.due_date - last.taken_at.astimezone(zone).date()).days / 7
     needed = (target - latest) / weeks_left if weeks_left > 0 and not met else None
     on_track: bool | None
     if met:
@@ -169,12 +170,12 @@ def progress(goal: GoalTerms, points: Sequence[Point]) -> Progress:
     )
 
 
-def off_track_streak(goal: GoalTerms, points: Sequence[Point]) -> int:
+def off_track_streak(goal: GoalTerms, points: Sequence[Point], zone: tzinfo = UTC) -> int:
     """How many of the latest probes in a row found the goal off track (each judged on the
     probes up to it). A probe that could not tell (too few before it) ends the streak."""
     streak = 0
     for end in range(len(points), 0, -1):
-        if progress(goal, points[:end]).on_track is not False:
+        if progress(goal, points[:end], zone).on_track is not False:
             break
         streak += 1
     return streak

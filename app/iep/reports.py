@@ -180,7 +180,7 @@ async def gather(
                 status=goal.status.value,
                 period_probes=[p for p in history if p.day >= period_start],
                 history=history,
-                progress=progress(goal, [Point(p.taken_at, float(p.value)) for p in rows]),
+                progress=progress(goal, [Point(p.taken_at, float(p.value)) for p in rows], zone),
                 narrative=narratives.get(goal.id),
             )
         )
@@ -354,8 +354,15 @@ def caseload_zip(rendered: Sequence[tuple[StudentReport, bytes]], fmt: ReportFor
     buffer = io.BytesIO()
     rows: list[list[Any]] = []
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        used: set[str] = set()
         for report, data in rendered:
-            archive.writestr(file_name(report, fmt), data)
+            name, n = file_name(report, fmt), 1
+            while name in used:  # two students whose names and ids slug alike
+                n += 1
+                stem, dot, ext = file_name(report, fmt).rpartition(".")
+                name = f"{stem}-{n}{dot}{ext}"
+            used.add(name)
+            archive.writestr(name, data)
             for g in report.goals:
                 p = g.progress
                 rows.append(
@@ -399,7 +406,7 @@ def goal_lines(g: GoalReport) -> list[tuple[str, str]]:
         "no probe yet"
         if p.latest is None
         else f"{_number(p.latest)} {g.unit}"
-        + (f" on {p.latest_at.date().isoformat()}" if p.latest_at else "")
+        + (f" on {g.history[-1].day.isoformat()}" if g.history else "")
     )
     percent = "-" if p.percent_to_target is None else f"{p.percent_to_target:g}%"
     return [

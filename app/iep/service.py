@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +26,11 @@ from app.events import service as events
 from app.events.service import Topic
 from app.iep.models import GoalDirection, GoalStatus, IepGoal, IepNarrative, IepProbe
 from app.iep.progress import TREND_PROBES, Point, Progress, off_track_streak, progress
+from app.orgs import service as orgs
+from app.orgs.policy import local_today, org_zone
 from app.students import service as students
+
+_OLD_PROBE = audit.old_columns(IepProbe)
 
 # A probe may be dated a little ahead of the server's clock (a tablet's clock runs fast),
 # never days ahead.
@@ -108,7 +112,9 @@ async def create_goal(
 ) -> IepGoal:
     values = _clean(changes, creating=True)
     await students.require(session, org_id=actor.org_id, student_id=student_id)
-    values.setdefault("start_date", date.today())
+    if "start_date" not in values:  # the school's today
+        policy = await orgs.get_policy(session, org_id=actor.org_id)
+        values["start_date"] = local_today(policy, datetime.now(UTC))
     goal = IepGoal(
         org_id=actor.org_id,
         student_id=student_id,
@@ -147,7 +153,17 @@ async def record_probes(
     v = Validator()
     low, high = C.GoalValue.bounds
     notes: list[str | None] = []
+    if not probes:
+        v.add("probes", "give at least one probe", ErrorCode.REQUIRED)
     for i, probe in enumerate(probes):
+        if probe.taken_at.tzinfo is None:
+            v.add(
+                f"probes[{i}].takenAt",
+                "takenAt needs a time zone offset, e.g. 2026-10-01T09:30:00+01:00",
+                ErrorCode.INVALID,
+            )
+            notes.append(None)
+            continue
         if probe.goal_id is None:
             v.add(f"probes[{i}].goalId", "not an IepGoal id", ErrorCode.INVALID)
         if not low <= probe.value <= high:
@@ -161,17 +177,7 @@ async def record_probes(
         notes.append(v.text(f"probes[{i}].note", probe.note, max_length=C.Note.length))
     v.raise_if_any()
     goal_ids = sorted({p.goal_id for p in probes if p.goal_id is not None})
-    goals = {
-        g.id: g
-        for g in (
-            await session.execute(
-                select(IepGoal)
-                .where(IepGoal.org_id == actor.org_id, IepGoal.id.in_(goal_ids))
-                .order_by(IepGoal.id)
-                .with_for_update()  # one writer of a goal's probes (and its streak) at a time
-            )
-        ).scalars()
-    }
+    goals = {g.id: g for g in await _lock_goals(session, org_id=actor.org_id, goal_ids=goal_ids)}
     rows = []
     for i, (probe, note) in enumerate(zip(probes, notes, strict=True)):
         goal = goals.get(probe.goal_id) if probe.goal_id is not None else None
@@ -197,27 +203,51 @@ async def record_probes(
     upsert = stmt.on_conflict_do_update(
         index_elements=[IepProbe.goal_id, IepProbe.taken_at],
         set_={"value": stmt.excluded.value, "note": stmt.excluded.note},
-    ).returning(IepProbe)
-    written = list((await session.execute(upsert)).scalars())
-    await audit.record_many(
-        session, actor=actor, action="iep_probe.record", changes=[(p, None) for p in written]
-    )
+    ).returning(IepProbe, *_OLD_PROBE)
+    written, changes = [], []
+    for row in await session.execute(upsert):
+        written.append(row[0])
+        # A replaced probe is audited with the value and note it replaced.
+        changes.append((row[0], audit.before_upsert(IepProbe, row._mapping)))
+    await audit.record_many(session, actor=actor, action="iep_probe.record", changes=changes)
     await _refresh_streaks(session, list(goals.values()))
     await _changed(session, list(goals.values()), "probe")
     return written
 
 
+_LOCK_STUDENTS = text(
+    "SELECT id FROM students WHERE org_id = :org_id AND id IN"
+    " (SELECT student_id FROM iep_goals WHERE org_id = :org_id AND id = ANY(:goal_ids))"
+    " ORDER BY id FOR UPDATE"
+)
+
+
+async def _lock_goals(
+    session: AsyncSession, *, org_id: uuid.UUID, goal_ids: Sequence[uuid.UUID]
+) -> list[IepGoal]:
+    """Lock the goals' students, then the goals, each in id order: the order erasure and
+    risk take (students first), so that none of them can deadlock another. One writer of
+    a goal's probes, and so of its streak, at a time."""
+    ids = sorted(set(goal_ids))
+    if not ids:
+        return []
+    await session.execute(_LOCK_STUDENTS, {"org_id": org_id, "goal_ids": ids})
+    rows = await session.execute(
+        select(IepGoal)
+        .where(IepGoal.org_id == org_id, IepGoal.id.in_(ids))
+        .order_by(IepGoal.id)
+        .with_for_update()
+    )
+    return list(rows.scalars())
+
+
 async def _locked_goal(
     session: AsyncSession, *, org_id: uuid.UUID, goal_id: uuid.UUID, field: str
 ) -> IepGoal:
-    goal = (
-        await session.execute(
-            select(IepGoal).where(IepGoal.org_id == org_id, IepGoal.id == goal_id).with_for_update()
-        )
-    ).scalar_one_or_none()
-    if goal is None:
+    found = await _lock_goals(session, org_id=org_id, goal_ids=[goal_id])
+    if not found:
         raise ServiceError.single(field, "no such IEP goal", ErrorCode.NOT_FOUND)
-    return goal
+    return found[0]
 
 
 async def _refresh_streaks(session: AsyncSession, goals: Sequence[IepGoal]) -> None:
@@ -225,9 +255,11 @@ async def _refresh_streaks(session: AsyncSession, goals: Sequence[IepGoal]) -> N
     if not goals:
         return
     await session.flush()
-    points = await _points(session, org_id=goals[0].org_id, goal_ids=[g.id for g in goals])
+    org_id = goals[0].org_id
+    zone = org_zone(await orgs.get_policy(session, org_id=org_id))
+    points = await _points(session, org_id=org_id, goal_ids=[g.id for g in goals])
     for goal in goals:
-        goal.off_track_streak = off_track_streak(goal, points.get(goal.id, []))
+        goal.off_track_streak = off_track_streak(goal, points.get(goal.id, []), zone)
 
 
 async def _points(
@@ -354,11 +386,13 @@ async def goals_for_students(
 async def progress_of(
     session: AsyncSession, *, org_id: uuid.UUID, goals: Sequence[IepGoal]
 ) -> dict[uuid.UUID, Progress]:
-    """Each goal's progress, from its last TREND_PROBES probes: one statement."""
+    """Each goal's progress, from its last TREND_PROBES probes (and the school's time
+    zone): two statements."""
+    zone = org_zone(await orgs.get_policy(session, org_id=org_id))
     points = await _points(
         session, org_id=org_id, goal_ids=[g.id for g in goals], last=TREND_PROBES
     )
-    return {g.id: progress(g, points.get(g.id, [])) for g in goals}
+    return {g.id: progress(g, points.get(g.id, []), zone) for g in goals}
 
 
 # A goal's probes, newest first: the connection's order.

@@ -37,30 +37,46 @@ async def erase(
     # Locked first: a write racing the erasure (an incident logged now) waits, then finds
     # no student.
     student = await students.require(session, org_id=actor.org_id, student_id=student_id, lock=True)
+    # The tombstone keeps the reason: it must not name whom it is about.
+    folded = cleaned.casefold()
+    for needle in (student.name, student.external_id, str(student.id)):
+        if needle and needle.casefold() in folded:
+            raise ServiceError.single(
+                "reason",
+                "the reason is kept after the erasure: leave out the student's name and ids",
+                ErrorCode.INVALID,
+            )
     bound = {"org": actor.org_id, **params(student.id, student.external_id, student.name)}
     # The generated files about them (or a caseload's that includes them), by the same
     # condition that deletes their rows: removed from disk after commit.
     files_held = next(h for h in HOLDINGS if h.table == "generated_files")
+    # Locked: a job storing one of them now waits, then finds its row gone and removes
+    # its file itself (files.store).
     paths = [
         p
         for (p,) in await session.execute(
             text(
                 "SELECT t.path FROM generated_files AS t WHERE t.org_id = :org"
-                f" AND ({files_held.where}) AND t.path IS NOT NULL"
+                f" AND ({files_held.where}) FOR UPDATE"
             ),
             bound,
         )
+        if p is not None
     ]
     counts: dict[str, int] = {}
     for holding in HOLDINGS:
+        if holding.delete is None:
+            result = await session.execute(
+                text(
+                    f"DELETE FROM {holding.table} AS t WHERE t.org_id = :org AND ({holding.where})"
+                ),
+                bound,
+            )
+            counts[holding.table] = int(result.rowcount)  # type: ignore[attr-defined]
+    # Last, once the student is gone: the audit log's entries (its function checks that).
+    for holding in HOLDINGS:
         if holding.delete is not None:
             counts[holding.table] = int(await session.scalar(text(holding.delete), bound) or 0)
-            continue
-        result = await session.execute(
-            text(f"DELETE FROM {holding.table} AS t WHERE t.org_id = :org AND ({holding.where})"),
-            bound,
-        )
-        counts[holding.table] = int(result.rowcount)  # type: ignore[attr-defined]
     session.expunge(student)
     tombstone = Erasure(
         org_id=actor.org_id,

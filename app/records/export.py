@@ -27,9 +27,10 @@ FORMAT_VERSION = 1
 
 def _select(holding: Holding) -> str:
     omit = "".join(f" - '{column}'" for column in holding.omit)
+    narrower = f" AND ({holding.export_where})" if holding.export_where else ""
     return (
         f"SELECT (to_jsonb(t){omit})::text FROM {holding.table} AS t"
-        f" WHERE t.org_id = :org AND ({holding.where}) ORDER BY {holding.order}"
+        f" WHERE t.org_id = :org AND ({holding.where}){narrower} ORDER BY {holding.order}"
     )
 
 
@@ -102,7 +103,9 @@ def summary_html(
         ]
         for i in data.get("incidents", [])
     ]
-    codes = Counter(d.get("code") for d in data.get("attendance_days", []))
+    codes = Counter(
+        d.get("all_day_code") or d.get("daily_status") for d in data.get("attendance_days", [])
+    )
     attendance = [[code, n] for code, n in sorted(codes.items(), key=lambda kv: str(kv[0]))]
     assessments = [
         [

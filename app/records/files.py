@@ -65,13 +65,28 @@ async def _locked(
     return (await session.execute(stmt.with_for_update())).scalar_one_or_none()
 
 
+MAX_ATTEMPTS = 3
+# A run older than this is taken for lost (its worker died or the job timed out): the
+# sweep queues it again, up to MAX_ATTEMPTS runs.
+STALE_RUN = timedelta(minutes=20)
+
+
 async def start(db: Database, org_id: uuid.UUID, file_id: uuid.UUID) -> GeneratedFile | None:
-    """Mark a queued (or interrupted) file RUNNING; None when it is not to be made."""
+    """Begin a run of a queued (or lost) file: RUNNING, one more attempt. None when it is
+    not to be made (made, failed, gone, or run MAX_ATTEMPTS times: then it is FAILED)."""
     async with db.transaction(org_id) as session:
         row = await _locked(session, org_id, file_id)
         if row is None or row.status not in (FileStatus.QUEUED, FileStatus.RUNNING):
             return None
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = FileStatus.FAILED
+            row.error = f"not made after {MAX_ATTEMPTS} attempts"
+            row.finished_at = datetime.now(UTC)
+            await _progress_event(session, org_id, file_id, row.done, row.total, row.status)
+            return None
         row.status = FileStatus.RUNNING
+        row.attempts += 1
+        row.started_at = datetime.now(UTC)
         return row
 
 
@@ -120,36 +135,45 @@ async def store(
     relative = f"{org_id}/{file_id}{out.suffix}"
     target = disk_path(settings, relative)
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
+    # A temporary name of this writer's own: two runs of one file never share one.
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
     partial.write_bytes(out.data)
     os.replace(partial, target)
     now = datetime.now(UTC)
-    async with db.transaction(org_id) as session:
-        row = await _locked(session, org_id, file_id)
-        if row is None:  # erased while it was being made: nothing of it may stay
-            target.unlink(missing_ok=True)
-            raise LookupError(f"generated file {file_id} is gone")
-        row.status = FileStatus.READY
-        row.path = relative
-        row.name = out.name
-        row.media_type = out.media_type
-        row.size = len(out.data)
-        row.sha256 = hashlib.sha256(out.data).hexdigest()
-        row.finished_at = now
-        row.expires_at = now + timedelta(hours=settings.file_ttl_hours)
-        row.done = max(row.done, row.total)
-        await _progress_event(session, org_id, file_id, row.done, row.total, FileStatus.READY)
-        return row
+    try:
+        async with db.transaction(org_id) as session:
+            row = await _locked(session, org_id, file_id)
+            if row is None:  # erased while it was being made: nothing of it may stay
+                raise LookupError(f"generated file {file_id} is gone")
+            row.status = FileStatus.READY
+            row.path = relative
+            row.name = out.name
+            row.media_type = out.media_type
+            row.size = len(out.data)
+            row.sha256 = hashlib.sha256(out.data).hexdigest()
+            row.finished_at = now
+            row.expires_at = now + timedelta(hours=settings.file_ttl_hours)
+            row.done = max(row.done, row.total)
+            await _progress_event(session, org_id, file_id, row.done, row.total, row.status)
+    except BaseException:
+        target.unlink(missing_ok=True)  # no file on disk without its row
+        raise
+    return row
 
 
 async def fail(db: Database, org_id: uuid.UUID, file_id: uuid.UUID, error: str) -> None:
     async with db.transaction(org_id) as session:
-        await session.execute(
+        failed = await session.execute(
             update(GeneratedFile)
-            .where(GeneratedFile.org_id == org_id, GeneratedFile.id == file_id)
+            .where(
+                GeneratedFile.org_id == org_id,
+                GeneratedFile.id == file_id,
+                GeneratedFile.status.in_((FileStatus.QUEUED, FileStatus.RUNNING)),
+            )
             .values(status=FileStatus.FAILED, error=error[:2000], finished_at=datetime.now(UTC))
         )
-        await _progress_event(session, org_id, file_id, 0, 0, FileStatus.FAILED)
+        if failed.rowcount:  # type: ignore[attr-defined]
+            await _progress_event(session, org_id, file_id, 0, 0, FileStatus.FAILED)
 
 
 def may_download(actor: Principal, row: GeneratedFile) -> bool:
@@ -218,6 +242,8 @@ async def expire(db: Database, settings: Settings, now: datetime) -> int:
 def remove(settings: Settings, paths: list[str]) -> list[str]:
     """Delete generated files; the paths still present afterwards (none, normally)."""
     for relative in paths:
-        disk_path(settings, relative).unlink(missing_ok=True)
-        disk_path(settings, relative + ".partial").unlink(missing_ok=True)
+        target = disk_path(settings, relative)
+        target.unlink(missing_ok=True)
+        for partial in target.parent.glob(f".{target.name}.*.partial"):
+            partial.unlink(missing_ok=True)
     return [p for p in paths if disk_path(settings, p).exists()]

@@ -29,6 +29,9 @@ class Holding:
     omit: tuple[str, ...] = ()  # columns left out of the export (derived numbers)
     order: str = "1"  # the export's order
     why: str = ""
+    # The rows the export gives, when fewer than `where` (rows that would name other
+    # students too are erased with the student but not handed out with their record).
+    export_where: str | None = None
     # The statement that deletes the rows, when not a plain DELETE with `where` (it
     # returns the count): the audit log is append-only for the application.
     delete: str | None = None
@@ -61,7 +64,8 @@ HOLDINGS: tuple[Holding, ...] = (
     Holding(
         "inbound_webhooks",
         "t.incident_id IN (SELECT i.id FROM incidents i WHERE i.student_id = :sid)"
-        " OR strpos(coalesce(t.payload::text, '') || coalesce(t.raw, ''), :ext_json) > 0",
+        " OR strpos(coalesce(t.payload::text, '') || coalesce(t.raw, ''), :ext_json) > 0"
+        " OR strpos(coalesce(t.payload::text, '') || coalesce(t.raw, ''), :name) > 0",
         order="t.received_at, t.id",
     ),
     Holding("webhook_attempts", f"t.delivery_id IN ({_STUDENT_DELIVERIES})", order="t.at, t.id"),
@@ -74,12 +78,15 @@ HOLDINGS: tuple[Holding, ...] = (
         + _has_sid("coalesce(t.before::text, '') || coalesce(t.after::text, '')"),
         order="t.id",
         delete="SELECT erase_student_audit(:org, :sid)",
+        # A caseload report's request and downloads list the whole class's ids.
+        export_where="t.action NOT LIKE 'file.%.iep_reports'",
     ),
     # A file about the student, or a caseload's that includes them (its params list ids).
     Holding(
         "generated_files",
         "t.student_id = :sid OR " + _has_sid("t.params::text"),
         order="t.created_at, t.id",
+        export_where="t.student_id = :sid",  # not a caseload's, which lists the class
     ),
     Holding(
         "documents",

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq import ArqRedis
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app import queue
 from app.config import get_settings
@@ -99,18 +99,26 @@ async def sweep_files(ctx: dict[str, Any]) -> dict[str, int]:
     expired = await files.expire(db, settings, now)
     verified = 0
     for org_id, erasure_id in await erasure.unverified(db):
-        verified += await erasure.finish(db, settings, org_id, erasure_id)
+        try:
+            verified += await erasure.finish(db, settings, org_id, erasure_id)
+        except Exception:  # one erasure's trouble must not stop the others'
+            log.exception("erasure %s: files not verified yet", erasure_id)
     async with db.admin_transaction() as session:
         lost = list(
             await session.execute(
                 select(GeneratedFile.org_id, GeneratedFile.id, GeneratedFile.kind).where(
-                    GeneratedFile.status.in_((FileStatus.QUEUED, FileStatus.RUNNING)),
-                    GeneratedFile.created_at < now - timedelta(minutes=2),
+                    or_(
+                        (GeneratedFile.status == FileStatus.QUEUED)
+                        & (GeneratedFile.created_at < now - timedelta(minutes=2)),
+                        (GeneratedFile.status == FileStatus.RUNNING)
+                        & (GeneratedFile.started_at < now - files.STALE_RUN),
+                    )
                 )
             )
         )
     requeued = 0
     for org_id, file_id, kind in lost:
+        # A run that keeps failing ends FAILED after files.MAX_ATTEMPTS (files.start).
         requeued += await queue.enqueue(
             pool, BUILDERS[kind], str(org_id), str(file_id), job_id=file_job_id(file_id)
         )
@@ -124,6 +132,10 @@ async def apply_retention(ctx: dict[str, Any]) -> dict[str, dict[str, int]]:
     out = {}
     for org_id, slug, policy in await retention.orgs_with_policy(db):
         if retention.cutoffs(policy, now):
-            done = await retention.apply(db, org_id=org_id, now=now)
+            try:
+                done = await retention.apply(db, org_id=org_id, now=now)
+            except Exception:  # the next org's retention still runs; this one tomorrow
+                log.exception("retention failed for %s", slug)
+                continue
             out[slug] = {d.rule.table: d.rows for d in done}
     return out

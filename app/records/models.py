@@ -5,7 +5,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Enum, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -59,6 +70,11 @@ class GeneratedFile(UUIDPrimaryKey, OrgOwned, Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # progress
     total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Runs begun (each start counts one); a file still unmade after MAX_ATTEMPTS is FAILED.
+    attempts: Mapped[int] = mapped_column(
+        SmallInteger, nullable=False, default=0, server_default="0"
+    )
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +40,15 @@ class Rule:
 
 RULES = (
     Rule("incidents", "occurred_at", "incidents_years", "years", "incidents (and their documents)"),
+    # What other tools sent or were sent about incidents goes with the incidents.
+    Rule(
+        "webhook_deliveries",
+        "created_at",
+        "incidents_years",
+        "years",
+        "webhook deliveries (and their attempts)",
+    ),
+    Rule("inbound_webhooks", "received_at", "incidents_years", "years", "inbound webhooks"),
     Rule("attendance_days", "day", "attendance_years", "years", "attendance days"),
     Rule(
         "audit_log",
@@ -79,10 +89,11 @@ def cutoffs(policy: OrgPolicy, now: datetime) -> list[tuple[Rule, datetime | dat
             out.append((rule, now - timedelta(days=amount)))
         else:
             day = _years_before(today, amount)
+            # The org's local midnight of that day (a date column compares with the date).
             cutoff: datetime | date = (
                 day
                 if rule.column == "day"
-                else datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+                else datetime.combine(day, time(0), tzinfo=ZoneInfo(policy.timezone))
             )
             out.append((rule, cutoff))
     return out

@@ -67,9 +67,8 @@ class RiskInputs:
     absence_pct: float | None
     attendance_days: int
     grade_levels_below: int | None  # worst latest diagnostic, as a positive number
-    # The active IEP goal longest off track: probes in a row (app.iep.progress), its title.
+    # Probes in a row that found the student's active IEP goal longest off track.
     iep_off_track: int = 0
-    iep_goal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,9 +158,10 @@ def evaluate(inputs: RiskInputs, t: RiskThresholds) -> RiskResult:
             t.iep_off_track_probes,
             triggered=streak >= t.iep_off_track_probes,
             weight=1,
+            # Never the goal's text: a factor's detail travels in events and webhooks.
             detail=(
-                f'IEP goal "{inputs.iep_goal}" off track for {streak} probe(s) in a row'
-                if streak and inputs.iep_goal
+                f"an active IEP goal off track for {streak} probe(s) in a row"
+                if streak
                 else "no active IEP goal off track"
             ),
         )
@@ -175,15 +175,14 @@ def evaluate(inputs: RiskInputs, t: RiskThresholds) -> RiskResult:
 # strike (a void incident counts for nothing), and the active IEP goal longest off track
 # (iep_goals.off_track_streak, kept by app.iep.service).
 _BEHAVIOUR_AND_IEP = text(
-    "SELECT u.id, b.n, b.strike, g.off_track_streak, g.title"
+    "SELECT u.id, b.n, b.strike, g.streak"
     " FROM unnest(CAST(:ids AS uuid[])) AS u(id)"
     " CROSS JOIN LATERAL (SELECT count(*) AS n, max(i.strike_level) AS strike"
     "  FROM incidents AS i WHERE i.org_id = :org_id AND i.student_id = u.id"
     "  AND i.kind = 'NEGATIVE' AND i.voided_at IS NULL"
     "  AND i.occurred_at > :since AND i.occurred_at <= :now) AS b"
-    " LEFT JOIN LATERAL (SELECT g.off_track_streak, g.title FROM iep_goals AS g"
-    "  WHERE g.org_id = :org_id AND g.student_id = u.id AND g.status = 'ACTIVE'"
-    "  AND g.off_track_streak > 0 ORDER BY g.off_track_streak DESC, g.id LIMIT 1) AS g ON true"
+    " CROSS JOIN LATERAL (SELECT max(g.off_track_streak) AS streak FROM iep_goals AS g"
+    "  WHERE g.org_id = :org_id AND g.student_id = u.id AND g.status = 'ACTIVE') AS g"
 )
 
 
@@ -197,8 +196,8 @@ async def gather_inputs(
 ) -> dict[uuid.UUID, RiskInputs]:
     since = now - timedelta(days=t.behaviour_window_days)
     behaviour = {
-        sid: (int(n), int(strike or 0), int(streak or 0), title)
-        for sid, n, strike, streak, title in await session.execute(
+        sid: (int(n), int(strike or 0), int(streak or 0))
+        for sid, n, strike, streak in await session.execute(
             _BEHAVIOUR_AND_IEP,
             {"org_id": org_id, "ids": list(student_ids), "since": since, "now": now},
         )
@@ -213,7 +212,7 @@ async def gather_inputs(
     for sid in student_ids:
         levels = [d.grade_levels_relative for d in diagnostics[sid]]
         known = [-lv for lv in levels if lv is not None]
-        negatives, strike, streak, goal = behaviour.get(sid, (0, 0, 0, None))
+        negatives, strike, streak = behaviour.get(sid, (0, 0, 0))
         out[sid] = RiskInputs(
             negatives_in_window=negatives,
             max_strike_in_window=strike,
@@ -221,7 +220,6 @@ async def gather_inputs(
             attendance_days=absence[sid].days_enrolled,
             grade_levels_below=max(known) if known else None,
             iep_off_track=streak,
-            iep_goal=goal,
         )
     return out
 

@@ -279,11 +279,18 @@ async def _trajectories(
     for sid, subject, taken_on, levels in await session.execute(_DIAGNOSTICS, params):
         diagnostics[sid].append((subject, taken_on, levels))
 
+    # The current week is a week so far: its incidents are taken at the pace of the school
+    # days gone (Monday's count times five, Friday's and the weekend's as they are), so that
+    # a Monday does not read as a sudden improvement.
+    week_scale = 5 / min(today.weekday() + 1, 5)
     out = {}
     for sid in ids:
         series: dict[Indicator, list[float | None]] = {
             Indicator.ATTENDANCE: [attended.get((sid, w)) for w in starts],
-            Indicator.BEHAVIOUR_INCIDENTS: [float(negatives.get((sid, w), 0)) for w in starts],
+            Indicator.BEHAVIOUR_INCIDENTS: [
+                float(negatives.get((sid, w), 0)) * (week_scale if w == this_week else 1)
+                for w in starts
+            ],
             Indicator.COURSE_PERFORMANCE: _placement_series(diagnostics[sid], starts, today),
         }
         out[sid] = _trajectory(sid, tiers[sid], current[sid], series, starts, weeks, t)

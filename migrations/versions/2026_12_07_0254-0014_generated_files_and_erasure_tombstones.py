@@ -86,6 +86,8 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(length=64), nullable=True),
         sa.Column("done", sa.Integer(), nullable=False),
         sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("attempts", sa.SmallInteger(), server_default="0", nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column(
             "created_at",
@@ -122,33 +124,55 @@ def upgrade() -> None:
         for statement in enable_rls(table):
             op.execute(statement)
     # The audit log stays append-only for the application; the two deletions the law asks
-    # for are these functions, run as the table's owner and still under its RLS policy
-    # (FORCE ROW LEVEL SECURITY: only the transaction's org's rows). Their conditions are
-    # app.records.footprint's (erasure) and app.records.retention's (retention).
+    # for are these functions (their conditions are app.records.footprint's for erasure
+    # and app.records.retention's for retention).
     for statement in AUDIT_FUNCTIONS:
         op.execute(statement)
     # ### end Alembic commands ###
 
 
+# Both run as the table's owner (who may bypass row-level security) and so check for
+# themselves what the app role could not otherwise do: only the transaction's org
+# (app.org_id, set by every transaction), only an erased student (no longer in students),
+# and only entries older than the org's own retention.auditYears allows.
+_ORG_CHECK = """
+    IF p_org IS DISTINCT FROM NULLIF(current_setting('app.org_id', true), '')::uuid THEN
+        RAISE EXCEPTION 'not the transaction''s organisation' USING ERRCODE = '42501';
+    END IF;"""
 AUDIT_FUNCTIONS = [
     """CREATE FUNCTION erase_student_audit(p_org uuid, p_student uuid) RETURNS bigint
-    LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-        WITH gone AS (
-            DELETE FROM audit_log AS t WHERE t.org_id = p_org AND (t.entity_id = p_student
-                OR strpos(coalesce(t.before::text, '') || coalesce(t.after::text, ''),
-                          p_student::text) > 0)
-            RETURNING 1)
-        SELECT count(*) FROM gone
-    $$""",
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    DECLARE n bigint;
+    BEGIN"""
+    + _ORG_CHECK
+    + """
+        IF EXISTS (SELECT 1 FROM students WHERE id = p_student) THEN
+            RAISE EXCEPTION 'the student is not erased' USING ERRCODE = '42501';
+        END IF;
+        DELETE FROM audit_log AS t WHERE t.org_id = p_org AND (t.entity_id = p_student
+            OR strpos(coalesce(t.before::text, '') || coalesce(t.after::text, ''),
+                      p_student::text) > 0);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        RETURN n;
+    END $$""",
     """CREATE FUNCTION purge_audit(p_org uuid, p_before timestamptz, p_limit integer)
-    RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-        WITH gone AS (
-            DELETE FROM audit_log WHERE ctid = ANY(ARRAY(
-                SELECT ctid FROM audit_log WHERE org_id = p_org AND at < p_before
-                LIMIT p_limit))
-            RETURNING 1)
-        SELECT count(*) FROM gone
-    $$""",
+    RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    DECLARE years integer; n bigint;
+    BEGIN"""
+    + _ORG_CHECK
+    + """
+        SELECT (settings->'retention'->>'audit_years')::integer INTO years
+            FROM orgs WHERE id = p_org;
+        -- A day's slack: the caller's cutoff is the org's local midnight.
+        IF years IS NULL OR p_before > now() - make_interval(years => years) + interval '1 day'
+        THEN
+            RAISE EXCEPTION 'newer than the retention policy allows' USING ERRCODE = '42501';
+        END IF;
+        DELETE FROM audit_log WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM audit_log WHERE org_id = p_org AND at < p_before LIMIT p_limit));
+        GET DIAGNOSTICS n = ROW_COUNT;
+        RETURN n;
+    END $$""",
     "REVOKE ALL ON FUNCTION erase_student_audit(uuid, uuid) FROM PUBLIC",
     "REVOKE ALL ON FUNCTION purge_audit(uuid, timestamptz, integer) FROM PUBLIC",
     f"GRANT EXECUTE ON FUNCTION erase_student_audit(uuid, uuid) TO {APP_ROLE}",

@@ -179,7 +179,8 @@ async def test_three_probes_off_track_in_a_row_raise_risk(gql: GraphQLClient, or
     (factor,) = student_data["risk"]["factors"]
     assert factor["indicator"] == "IEP_PROGRESS" and factor["value"] == 3
     assert factor["threshold"] == 3
-    assert "Reads 80 words" in factor["detail"] and "3 probe(s) in a row" in factor["detail"]
+    assert factor["detail"] == "an active IEP goal off track for 3 probe(s) in a row"
+    assert "Reads" not in factor["detail"]  # a goal's text never travels in events
     # Discontinuing the goal takes the factor away.
     updated = await gql(
         UPDATE, {"input": {"id": goal, "status": "DISCONTINUED"}}, token=org.token()
@@ -231,6 +232,12 @@ async def test_roles(gql: GraphQLClient, org: Org) -> None:
         )
         assert body["errors"][0]["message"].startswith("Not allowed"), field
         assert body["data"]["student"]["iepGoals"][0][field.split()[0]] is None, field
+    body = await gql(
+        "query($id: ID!) { student(id: $id) { iepGoals(status: MET) { id } } }",
+        {"id": student},
+        token=aide,
+    )
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     node = await gql(
         "query($id: ID!) { node(id: $id) { ... on IepGoal { title } } }", {"id": goal}, token=aide
     )
@@ -276,5 +283,6 @@ async def test_goals_and_progress_in_constant_statements(
     )
     assert "errors" not in body, body
     assert sum(len(s["iepGoals"]) for s in body["data"]["students"]["nodes"]) == 10
-    # Students, their goals, the goals' progress, the goals' probe pages.
-    assert len(count_statements.data_statements) == 4, count_statements.data_statements
+    # Students, their goals, the goals' progress (the school's time zone, the probes), the
+    # goals' probe pages.
+    assert len(count_statements.data_statements) == 5, count_statements.data_statements

@@ -354,3 +354,25 @@ async def test_generated_files_and_tombstones_are_not_everyones(
     for role in (Role.TEACHER, Role.AIDE, Role.INTEGRATION):
         body = await gql("{ erasures { id } }", token=org.token(role))
         assert body["errors"][0]["message"].startswith("Not allowed"), role
+
+
+async def test_the_audit_functions_keep_to_their_rules(db: Database, org: Org) -> None:
+    """The two functions that may delete audit entries run as the owner: each checks for
+    itself the org, the student's erasure and the retention policy."""
+    from sqlalchemy.exc import DBAPIError
+
+    from tests.conftest import make_org
+    from tests.factories import make_student
+
+    other = await make_org(db)
+    alive = await make_student(db, org)
+    calls = [
+        ("SELECT erase_student_audit(:o, :s)", {"o": other.id, "s": uuid.uuid4()}),  # not ours
+        ("SELECT erase_student_audit(:o, :s)", {"o": org.id, "s": alive.id}),  # not erased
+        ("SELECT purge_audit(:o, now(), 10)", {"o": org.id}),  # no auditYears set
+        ("SELECT purge_audit(:o, now() - interval '1 year', 10)", {"o": other.id}),
+    ]
+    for statement, bound in calls:
+        with pytest.raises(DBAPIError, match=r"organisation|erased|retention"):
+            async with db.transaction(org.id) as session:
+                await session.execute(text(statement), bound)

@@ -92,7 +92,14 @@ async def test_dry_run_counts_what_the_run_deletes(
     )
     assert dry.returncode == 0, dry.stderr
     planned = {d["table"]: d["rows"] for d in json.loads(dry.stdout)["orgs"][org.slug]}
-    assert planned == {"incidents": 3, "attendance_days": 0, "audit_log": 2, "events": 4}
+    assert planned == {
+        "incidents": 3,
+        "webhook_deliveries": 0,
+        "inbound_webhooks": 0,
+        "attendance_days": 0,
+        "audit_log": 2,
+        "events": 4,
+    }
     # Nothing was deleted by the dry run.
     assert await _count(db, org, "incidents") == 5
 

@@ -8,6 +8,7 @@ import strawberry
 
 from app.assessments import service as assessment_service
 from app.core import contracts as C
+from app.core.errors import ErrorCode, ServiceError
 from app.core.pagination import check_first
 from app.graphql.assessments.dataloaders import (
     AssessmentsByStudentLoader,
@@ -268,6 +269,11 @@ class Student(Node):
         info: Info,
         status: IepGoalStatus | None = None,  # type: ignore[valid-type]
     ) -> list[IepGoal]:
+        if status is not None and info.context.actor.role not in STAFF:
+            # A goal's status is not an aide's to read, filtered or not.
+            raise ServiceError.single(
+                "status", f"filtering by status: {_STAFF_NOTE}", ErrorCode.FORBIDDEN
+            )
         rows = await info.context.loaders.get(IepGoalsByStudentLoader, status).load(self.model.id)
         return [IepGoal.from_model(r) for r in rows]
 
