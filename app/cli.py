@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -411,7 +412,7 @@ def cmd_iep_report(args: argparse.Namespace, settings: Settings) -> int:
     (--class), made in this process as the worker makes it: audited, kept as a generated
     file (downloadable until it expires) and written to --out."""
     import getpass
-    from datetime import UTC, date, datetime
+    from datetime import date
     from pathlib import Path
 
     from sqlalchemy import select
@@ -420,6 +421,7 @@ def cmd_iep_report(args: argparse.Namespace, settings: Settings) -> int:
     from app.core.errors import ServiceError
     from app.iep import reports
     from app.records import files
+    from app.records.models import FileStatus, GeneratedFile
     from app.students.models import Student
 
     fmt = reports.ReportFormat(args.format.upper())
@@ -461,25 +463,19 @@ def cmd_iep_report(args: argparse.Namespace, settings: Settings) -> int:
                     fmt=fmt,
                     caseload=ids is None,
                 )
-                file_id, params = row.id, row.params
+                file_id = row.id
         except ServiceError as exc:
             return "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
-        # Begun here (RUNNING), so that the worker's sweep leaves it to this process.
-        await files.start(db, org_id, file_id)
-        try:
-            out = await reports.build(
-                db,
-                org_id=org_id,
-                request=reports.ReportRequest.from_params(params),
-                now=datetime.now(UTC),
-            )
-        except BaseException:
-            await files.fail(db, org_id, file_id, "the report could not be made")
-            raise
-        await files.store(db, settings, org_id, file_id, out)
-        target = Path(args.out) if args.out else Path(out.name)
-        target.write_bytes(out.data)
-        return out.name, target
+        # Made here as the worker makes it (RUNNING meanwhile: the sweep leaves it alone).
+        status = await reports.make(db, settings, org_id, file_id)
+        if status is not FileStatus.READY:
+            return "the report could not be made (see the log)"
+        async with db.transaction(org_id) as session:
+            made = await session.get(GeneratedFile, file_id)
+        assert made is not None and made.path is not None and made.name is not None
+        target = Path(args.out) if args.out else Path(made.name)
+        shutil.copyfile(files.disk_path(settings, made.path), target)
+        return made.name, target
 
     runtime = _runtime(settings, args.data_dir)
     try:

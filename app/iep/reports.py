@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
+from app.config import Settings
 from app.core.errors import ErrorCode, ServiceError, Validator
 from app.db import Database
 from app.exports.students import csv_bytes
@@ -36,7 +37,7 @@ from app.iep.progress import CODE_MEANINGS, Point, Progress, ProgressCode, progr
 from app.orgs.models import Org
 from app.orgs.policy import policy_from_settings
 from app.records import files
-from app.records.models import FileKind, GeneratedFile
+from app.records.models import FileKind, FileStatus, GeneratedFile
 from app.students.models import Student
 
 FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
@@ -323,6 +324,24 @@ async def build(
     label = _ascii_slug(request.class_code or "") or "caseload"
     name = f"iep-progress-{label}-{request.period_start}-to-{request.period_end}.zip"
     return files.Output(caseload_zip(rendered, fmt), name, "application/zip", ".zip")
+
+
+async def make(
+    db: Database, settings: Settings, org_id: uuid.UUID, file_id: uuid.UUID
+) -> FileStatus | None:
+    """One run of a report's file (files.make), what and for when read from its params;
+    a caseload publishes its progress (done of total students) as it goes."""
+
+    def from_row(row: GeneratedFile) -> Awaitable[files.Output]:
+        return build(
+            db,
+            org_id=org_id,
+            request=ReportRequest.from_params(row.params),
+            now=datetime.now(UTC),
+            progress=lambda done, total: files.set_progress(db, org_id, file_id, done, total),
+        )
+
+    return await files.make(db, settings, org_id, file_id, from_row)
 
 
 def file_name(report: StudentReport, fmt: ReportFormat) -> str:

@@ -7,8 +7,10 @@ their names on disk are ids only (no student's name in a path)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +27,8 @@ from app.events import service as events
 from app.events.service import Topic
 from app.orgs.models import Role
 from app.records.models import FileKind, FileStatus, GeneratedFile
+
+log = logging.getLogger("schoolgraph.records")
 
 
 def disk_path(settings: Settings, relative: str) -> Path:
@@ -132,7 +136,7 @@ async def store(
     db: Database, settings: Settings, org_id: uuid.UUID, file_id: uuid.UUID, out: Output
 ) -> GeneratedFile:
     """Write the file (atomically) and mark it READY until now + FILE_TTL_HOURS."""
-    relative = f"{org_id}/{file_id}{out.suffix}"
+    relative = f"{org_id}/{file_id}{out.suffix}"  # ids only: no name in a path
     target = disk_path(settings, relative)
     target.parent.mkdir(parents=True, exist_ok=True)
     # A temporary name of this writer's own: two runs of one file never share one.
@@ -159,6 +163,27 @@ async def store(
         target.unlink(missing_ok=True)  # no file on disk without its row
         raise
     return row
+
+
+Builder = Callable[[GeneratedFile], Awaitable["Output"]]
+
+
+async def make(
+    db: Database, settings: Settings, org_id: uuid.UUID, file_id: uuid.UUID, build: Builder
+) -> FileStatus | None:
+    """One run of a file, for the worker's jobs and the CLI alike: begin it (`start`), build
+    it from its row, store it. READY; FAILED when building raised (logged, the row says
+    so); None when it was not to be made."""
+    row = await start(db, org_id, file_id)
+    if row is None:
+        return None
+    try:
+        out = await build(row)
+    except Exception:
+        log.exception("generated file %s (%s) failed", file_id, row.kind.value)
+        await fail(db, org_id, file_id, f"the {row.kind.value.lower()} could not be made")
+        return FileStatus.FAILED
+    return (await store(db, settings, org_id, file_id, out)).status
 
 
 async def fail(db: Database, org_id: uuid.UUID, file_id: uuid.UUID, error: str) -> None:

@@ -36,53 +36,33 @@ def file_job_id(file_id: uuid.UUID) -> str:
 async def build_student_record(ctx: dict[str, Any], org_id: str, file_id: str) -> str | None:
     """Make one student's record ZIP; its status, or None when it was not to be made."""
     db: Database = ctx["db"]
-    settings = get_settings()
-    oid, fid = uuid.UUID(org_id), uuid.UUID(file_id)
-    row = await files.start(db, oid, fid)
-    if row is None or row.student_id is None:
-        return None
-    try:
-        now = datetime.now(UTC)
+    oid = uuid.UUID(org_id)
+
+    async def build(row: GeneratedFile) -> files.Output:
+        assert row.student_id is not None
         async with db.transaction(oid) as session:
             org = await session.get(Org, oid)
-            school = org.name if org is not None else ""
             data, name = await export.build(
-                session, org_id=oid, student_id=row.student_id, school=school, now=now
+                session,
+                org_id=oid,
+                student_id=row.student_id,
+                school=org.name if org is not None else "",
+                now=datetime.now(UTC),
             )
-        stored = await files.store(
-            db, settings, oid, fid, files.Output(data, name, "application/zip", ".zip")
-        )
-    except Exception as exc:
-        log.exception("student record %s failed", file_id)
-        await files.fail(db, oid, fid, f"{type(exc).__name__}: the export could not be made")
-        return FileStatus.FAILED.value
-    return stored.status.value
+        return files.Output(data, name, "application/zip", ".zip")
+
+    return _status(await files.make(db, get_settings(), oid, uuid.UUID(file_id), build))
 
 
 async def build_iep_report(ctx: dict[str, Any], org_id: str, file_id: str) -> str | None:
-    """One student's IEP progress report, or a caseload's ZIP: what and for when is in the
-    file's params. Progress (done of total students) is published as it goes."""
+    """One student's IEP progress report, or a caseload's ZIP (app.iep.reports.make)."""
     db: Database = ctx["db"]
-    settings = get_settings()
-    oid, fid = uuid.UUID(org_id), uuid.UUID(file_id)
-    row = await files.start(db, oid, fid)
-    if row is None:
-        return None
-    try:
-        request = reports.ReportRequest.from_params(row.params)
-        out = await reports.build(
-            db,
-            org_id=oid,
-            request=request,
-            now=datetime.now(UTC),
-            progress=lambda done, total: files.set_progress(db, oid, fid, done, total),
-        )
-        stored = await files.store(db, settings, oid, fid, out)
-    except Exception:
-        log.exception("IEP report %s failed", file_id)
-        await files.fail(db, oid, fid, "the report could not be made")
-        return FileStatus.FAILED.value
-    return stored.status.value
+    status = await reports.make(db, get_settings(), uuid.UUID(org_id), uuid.UUID(file_id))
+    return _status(status)
+
+
+def _status(status: FileStatus | None) -> str | None:
+    return status.value if status is not None else None
 
 
 async def finish_erasure(ctx: dict[str, Any], org_id: str, erasure_id: str) -> bool:

@@ -376,3 +376,33 @@ async def test_the_audit_functions_keep_to_their_rules(db: Database, org: Org) -
         with pytest.raises(DBAPIError, match=r"organisation|erased|retention"):
             async with db.transaction(org.id) as session:
                 await session.execute(text(statement), bound)
+
+
+async def test_a_file_whose_build_fails_is_failed_and_not_made_again(
+    gql: GraphQLClient, db: Database, org: Org, files_dir: Path
+) -> None:
+    """files.make, the one run of every kind of file: a build that raises leaves the row
+    FAILED with a reason; a run lost MAX_ATTEMPTS times is FAILED by the next start."""
+    from app.records import files
+
+    body = await gql(UPSERT, {"input": {"externalId": "FM1", "name": "Eff Em"}}, token=org.token())
+    sid = body["data"]["upsertStudent"]["student"]["id"]
+    queued = await gql(EXPORT, {"s": sid}, token=org.token())
+    file_id = from_global_id(queued["data"]["exportStudentRecord"]["file"]["id"])[1]  # type: ignore[index]
+
+    async def broken(row: Any) -> files.Output:
+        raise RuntimeError("disk on fire")
+
+    settings = get_settings()
+    assert await files.make(db, settings, org.id, file_id, broken) is files.FileStatus.FAILED
+    assert await files.make(db, settings, org.id, file_id, broken) is None  # not again
+    info = await gql(FILE, {"id": to_global_id("GeneratedFile", file_id)}, token=org.token())
+    assert info["data"]["generatedFile"]["status"] == "FAILED"
+
+    again = await gql(EXPORT, {"s": sid}, token=org.token())
+    lost = from_global_id(again["data"]["exportStudentRecord"]["file"]["id"])[1]  # type: ignore[index]
+    for _ in range(files.MAX_ATTEMPTS):  # runs that began and never ended
+        assert await files.start(db, org.id, lost) is not None
+    assert await files.start(db, org.id, lost) is None
+    info = await gql(FILE, {"id": to_global_id("GeneratedFile", lost)}, token=org.token())
+    assert info["data"]["generatedFile"]["status"] == "FAILED"
