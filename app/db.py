@@ -8,23 +8,37 @@ the `org_id` filters every service applies.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
-from sqlalchemy import DateTime, MetaData, event, func, text
+from sqlalchemy import DateTime, Enum, MetaData, event, func, inspect, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    make_transient_to_detached,
+    mapped_column,
+)
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.pool import NullPool
 
 from app.config import Settings, normalize_database_url
@@ -60,6 +74,117 @@ class Timestamps:
     )
 
 
+class OrgSession(AsyncSession):
+    """The sessions `Database` opens: an AsyncSession that also hears the statements sent
+    through its driver connection (`driver_fetch` and friends), as the engine's listeners
+    hear the ORM's (tests count both; so does the statements metric)."""
+
+    heard: Callable[[str], None] | None = None
+    # The driver connection of the transaction it was taken in (driver_connection).
+    driver: tuple[object, asyncpg.Connection] | None = None
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session's transaction, for the hot paths' statements
+    written by hand: a few tens of microseconds each, where the ORM's execute costs a few
+    hundred. Pending ORM changes are flushed first, so that a statement sent here sees and
+    follows them, as autoflush would. An OrgSession keeps it for the rest of its transaction
+    (asking SQLAlchemy for it costs more than most statements sent on it)."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    transaction = session.sync_session.get_transaction()
+    held = session.driver if isinstance(session, OrgSession) else None
+    if held is not None and transaction is not None and held[0] is transaction:
+        return held[1]
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert isinstance(driver, asyncpg.Connection)
+    if isinstance(session, OrgSession):
+        session.driver = (session.sync_session.get_transaction(), driver)
+    return driver
+
+
+async def _driver_call(session: AsyncSession, method: str, sql: str, args: Sequence[Any]) -> Any:
+    driver = await driver_connection(session)
+    heard = getattr(session, "heard", None)
+    if heard is not None:
+        heard(sql)
+    try:
+        return await getattr(driver, method)(sql, *args)
+    except asyncpg.PostgresError as exc:
+        raise _as_sqlalchemy_error(session, exc, sql) from exc
+
+
+def _as_sqlalchemy_error(session: AsyncSession, exc: Exception, sql: str) -> BaseException:
+    """asyncpg's error as SQLAlchemy raises it for the same failure (IntegrityError for a
+    unique violation, DBAPIError with the SQLSTATE on `.orig` for a timeout or a deadlock):
+    callers catch one kind of error whichever way their statement went. Parameters are never
+    in it (hide_parameters, as the engine)."""
+    dialect = session.get_bind().dialect
+    dbapi = dialect.loaded_dbapi
+    try:
+        AsyncAdapt_asyncpg_connection._handle_exception_no_connection(dbapi, exc)
+    except Exception as translated:
+        return sa_exc.DBAPIError.instance(
+            sql, None, translated, dbapi.Error, hide_parameters=True, dialect=dialect
+        )
+    return exc  # pragma: no cover - _handle_exception_no_connection always raises
+
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@dataclass(frozen=True)
+class DriverSql:
+    """A statement written with `:name` parameters (as for `text()`), in asyncpg's `$n`
+    form: `args` puts the values in order. Built once, at import."""
+
+    sql: str
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, sql: str) -> DriverSql:
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        return cls(_NAMED.sub(number, sql), tuple(names))
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        return [params[name] for name in self.names]
+
+
+@asynccontextmanager
+async def driver_savepoint(session: AsyncSession) -> AsyncIterator[None]:
+    """A savepoint around driver statements: an error inside rolls back to it (and goes on
+    up), leaving the transaction usable, as `session.begin_nested()` does for the ORM's."""
+    await driver_execute(session, "SAVEPOINT driver_savepoint")
+    try:
+        yield
+    except BaseException:
+        await driver_execute(session, "ROLLBACK TO SAVEPOINT driver_savepoint")
+        raise
+    await driver_execute(session, "RELEASE SAVEPOINT driver_savepoint")
+
+
+async def driver_fetch(session: AsyncSession, sql: str, *args: Any) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await _driver_call(session, "fetch", sql, args)
+    return rows
+
+
+async def driver_fetchrow(session: AsyncSession, sql: str, *args: Any) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await _driver_call(session, "fetchrow", sql, args)
+    return row
+
+
+async def driver_execute(session: AsyncSession, sql: str, *args: Any) -> None:
+    await _driver_call(session, "execute", sql, args)
+
+
 # One round trip: the role (RLS), the org, and the statement timeout, all local to the
 # transaction.
 _SET_SCOPE = text(
@@ -79,14 +204,25 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
             hide_parameters=True,
             connect_args={"timeout": settings.db_connect_timeout},
         )
-    return create_async_engine(
+    engine = create_async_engine(
         database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
         hide_parameters=True,
         connect_args={"timeout": settings.db_connect_timeout},
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed)
+    return engine
+
+
+def _refuse_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """A pooled connection the server has closed (a restart, an idle timeout, a terminated
+    backend: asyncpg marks it closed when the socket ends) is replaced before anything runs
+    on it: the pool retries the checkout with a new connection. In place of pool_pre_ping,
+    which costs three round trips (BEGIN, a ping, ROLLBACK) on every checkout, and so on
+    every transaction."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise sa_exc.DisconnectionError("the server closed this connection")
 
 
 ACQUIRE_TIMEOUT = 30.0
@@ -183,7 +319,7 @@ class Database:
         self.engine = engine
         self.app_role = app_role
         self.statement_timeout = str(statement_timeout_ms)  # 0: no limit
-        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        self.sessionmaker = async_sessionmaker(engine, class_=OrgSession, expire_on_commit=False)
         self.reads = reads
         # Called with each statement the read path sends (tests count them, as they count
         # the engine's with SQLAlchemy's before_cursor_execute).
@@ -194,6 +330,7 @@ class Database:
         orm_statements = DB_STATEMENTS.labels("orm")
         event.listen(engine.sync_engine, "before_cursor_execute", lambda *_: orm_statements.inc())
         self._read_statements = DB_STATEMENTS.labels("read")
+        self._driver_statements = DB_STATEMENTS.labels("driver")
 
     @classmethod
     def connect(cls, settings: Settings, database_url: str) -> Database:
@@ -249,13 +386,24 @@ class Database:
         for listener in self.read_listeners:
             listener(sql)
 
+    def _heard_driver(self, sql: str) -> None:
+        self._driver_statements.inc()
+        for listener in self.read_listeners:
+            listener(sql)
+
+    def _session(self) -> OrgSession:
+        session = self.sessionmaker()
+        assert isinstance(session, OrgSession)
+        session.heard = self._heard_driver
+        return session
+
     @asynccontextmanager
     async def transaction(self, org_id: uuid.UUID | None) -> AsyncIterator[AsyncSession]:
         """One transaction as the application role, seeing only `org_id`'s rows.
 
         Commits when the block ends normally, rolls back on an exception.
         """
-        async with self.sessionmaker() as session:
+        async with self._session() as session:
             async with session.begin():
                 await session.execute(
                     _SET_SCOPE,
@@ -271,7 +419,7 @@ class Database:
     @asynccontextmanager
     async def admin_transaction(self) -> AsyncIterator[AsyncSession]:
         """A transaction as the connecting (owner) role: org lookup, CLI org creation, seeding."""
-        async with self.sessionmaker() as session:
+        async with self._session() as session:
             async with session.begin():
                 yield session
             await self._committed(session)
@@ -287,3 +435,96 @@ class Database:
         if self.reads is not None:
             await self.reads.close()
         await self.engine.dispose()
+
+
+_T = TypeVar("_T", bound=Base)
+_Converter = Callable[[Any], Any]
+
+
+@lru_cache(maxsize=64)
+def _columns_of(model: type[Base]) -> tuple[tuple[str, str, _Converter | None], ...]:
+    """(attribute, column, how the driver's value becomes the ORM's) for every column."""
+    out = []
+    for attr in inspect(model).column_attrs:
+        column = attr.columns[0]
+        convert: _Converter | None = None
+        if isinstance(column.type, Enum) and column.type.enum_class is not None:
+            convert = column.type.enum_class
+        out.append((attr.key, column.name, convert))
+    return tuple(out)
+
+
+@lru_cache(maxsize=64)
+def _primary_key(model: type[Base]) -> tuple[str, ...]:
+    mapper = inspect(model)
+    return tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key)
+
+
+@lru_cache(maxsize=64)
+def _jsonb_keys(model: type[Base]) -> frozenset[str]:
+    """Columns the engine's asyncpg codec decodes on the way out and takes as JSON text on
+    the way in."""
+    return frozenset(
+        attr.key for attr in inspect(model).column_attrs if isinstance(attr.columns[0].type, JSONB)
+    )
+
+
+def loaded_from_driver(session: AsyncSession, model: type[_T], record: asyncpg.Record) -> _T:
+    """The ORM instance of a row the driver read or returned (every column of `model`), in
+    the session as if the ORM had loaded it: a later ORM read of the row gets this object,
+    and a change to it is flushed as an UPDATE."""
+    values = {
+        key: (
+            convert(record[name])
+            if convert is not None and record[name] is not None
+            else record[name]
+        )
+        for key, name, convert in _columns_of(model)
+    }
+    key = identity_key(model, tuple(values[k] for k in _primary_key(model)))
+    held = session.identity_map.get(key)
+    if held is not None:  # already in the session: brought up to date, no UPDATE pending
+        for name, value in values.items():
+            set_committed_value(held, name, value)
+        return held
+    instance = model(**values)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
+def _python_defaults(model: type[Base], given: frozenset[str]) -> dict[str, Any]:
+    """The column defaults the ORM would fill in (scalars, and callables such as uuid4) for
+    the columns not given; server defaults are left to the server."""
+    out: dict[str, Any] = {}
+    for attr in inspect(model).column_attrs:
+        default = attr.columns[0].default
+        if attr.key in given or default is None:
+            continue
+        if default.is_scalar:
+            out[attr.key] = default.arg
+        elif default.is_callable:
+            out[attr.key] = default.arg(None)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(model: type[Base], keys: tuple[str, ...]) -> str:
+    columns = {key: name for key, name, _ in _columns_of(model)}
+    table = model.__table__.name  # type: ignore[attr-defined]
+    names = ", ".join(f'"{columns[k]}"' for k in keys)
+    slots = ", ".join(f"${i}" for i in range(1, len(keys) + 1))
+    return f'INSERT INTO "{table}" ({names}) VALUES ({slots}) RETURNING *'
+
+
+async def driver_insert(session: AsyncSession, model: type[_T], values: Mapping[str, Any]) -> _T:
+    """INSERT one row of `model` through the driver (the columns given; the others take their
+    server defaults) and return it as a loaded ORM instance (`loaded_from_driver`). JSON
+    values are sent as JSON text."""
+    values = {**_python_defaults(model, frozenset(values)), **values}
+    keys = tuple(values)
+    jsonb = _jsonb_keys(model)
+    args = [json.dumps(values[k]) if k in jsonb else values[k] for k in keys]
+    record = await driver_fetchrow(session, _insert_sql(model, keys), *args)
+    assert record is not None
+    return loaded_from_driver(session, model, record)

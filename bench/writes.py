@@ -1,16 +1,19 @@
 """logIncident's writes written by hand: the raw floor of the incident journey.
 
 The statements the API's journey runs for a negative incident when the risk history does not
-change (tests/incidents pin the count), in one asyncpg transaction: lock the student, read
-the policy and the strike window, insert the incident, its audit row and its event, the
-three risk reads, and the student's update."""
+change (tests/graphql/test_incident_statements.py pins the count), in one asyncpg
+transaction: lock the student, read the policy and the strike window, insert the incident,
+its audit row and its event, the risk inputs (the journey's own statement, app.risk.service
+.INPUTS: behaviour, IEP, diagnostics and attendance in one), and the student's update."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from app.risk.service import INPUTS
 from bench.floors import SCOPE
 
 RAW_STATEMENTS = {
@@ -27,14 +30,6 @@ RAW_STATEMENTS = {
     "event": "INSERT INTO events (org_id, topic, student_id, year_group, class_code, payload) "
     "SELECT org_id, 'incident.logged', id, year_group, class_code, '{}' FROM students "
     "WHERE id = $1",
-    "behaviour": "SELECT count(*), max(strike_level) FROM incidents WHERE org_id = $1 "
-    "AND student_id = $2 AND kind = 'NEGATIVE' AND occurred_at > now() - interval '7 days'",
-    "attendance": "SELECT count(*), sum(present_periods), sum(scheduled_periods) FROM ("
-    "SELECT * FROM attendance_days WHERE org_id = $1 AND student_id = $2 "
-    "ORDER BY day DESC LIMIT 30) AS recent",
-    "diagnostics": "SELECT DISTINCT ON (subject) subject, grade_levels_relative "
-    "FROM assessments WHERE org_id = $1 AND student_id = $2 AND kind = 'DIAGNOSTIC' "
-    "ORDER BY subject, taken_on DESC",
     "update": "UPDATE students SET house_points = house_points - 1, risk_computed_at = now(), "
     "updated_at = now() WHERE id = $1",
 }
@@ -52,8 +47,19 @@ async def raw_log_incident(conn: asyncpg.Connection, org_id: uuid.UUID, sid: uui
     await conn.execute(q["insert"], iid, org_id, sid, strike)
     await conn.execute(q["audit"], org_id, iid)
     await conn.execute(q["event"], sid)
-    await conn.fetchrow(q["behaviour"], org_id, sid)
-    await conn.fetchrow(q["attendance"], org_id, sid)
-    await conn.fetch(q["diagnostics"], org_id, sid)
+    now = datetime.now(UTC)
+    await conn.fetch(
+        INPUTS.sql,
+        *INPUTS.args(
+            {
+                "org_id": org_id,
+                "ids": [sid],
+                "since": now - timedelta(days=7),
+                "now": now,
+                "n": 30,
+                "end": None,
+            }
+        ),
+    )
     await conn.execute(q["update"], sid)
     return strike

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Executable, func, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.assessments.models import Assessment, AssessmentKind
@@ -20,6 +20,7 @@ from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core import contracts
 from app.core.errors import ErrorCode, FieldError, ServiceError, Validator
+from app.db import DriverSql, driver_fetch, loaded_from_driver
 from app.events import service as events
 from app.events.service import Topic
 from app.students import service as students
@@ -284,20 +285,32 @@ async def latest_diagnostics(
 ) -> dict[uuid.UUID, list[Assessment]]:
     """Each student's latest diagnostic per subject, in one statement."""
     ids = list(student_ids)
-    stmt = (
-        select(Assessment)
-        .where(
-            Assessment.org_id == org_id,
-            Assessment.student_id.in_(ids),
-            Assessment.kind == AssessmentKind.DIAGNOSTIC,
-        )
-        .ext(distinct_on(Assessment.student_id, Assessment.subject))
-        .order_by(Assessment.student_id, Assessment.subject, Assessment.taken_on.desc())
-    )
     out: dict[uuid.UUID, list[Assessment]] = {sid: [] for sid in ids}
-    for row in (await session.execute(stmt)).scalars():
+    statement = _LATEST_DIAGNOSTICS
+    for record in await driver_fetch(
+        session, statement.sql, *statement.args({"org_id": org_id, "ids": ids})
+    ):
+        row = loaded_from_driver(session, Assessment, record)
         out[row.student_id].append(row)
     return out
+
+
+def latest_diagnostics_sql(student: str) -> str:
+    """One student's latest diagnostic per subject, as a SELECT of assessments' rows:
+    `student` is the SQL expression of the student's id, `:org_id` a parameter. The one copy
+    of the rule: risk reads it inside its own statement (app.risk.service)."""
+    return (
+        "SELECT DISTINCT ON (subject) * FROM assessments"
+        f" WHERE org_id = :org_id AND student_id = {student} AND kind = 'DIAGNOSTIC'"
+        " ORDER BY subject, taken_on DESC"
+    )
+
+
+# Through the driver: risk reads it on every incident, the dashboard for every student.
+_LATEST_DIAGNOSTICS = DriverSql.of(
+    "SELECT d.* FROM unnest(CAST(:ids AS uuid[])) AS u(id)"
+    f" CROSS JOIN LATERAL ({latest_diagnostics_sql('u.id')}) AS d"
+)
 
 
 def growth(diagnostics: Iterable[Assessment]) -> list[Growth]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Executable, String, bindparam, cast, func, select, text
+from sqlalchemy import Executable, String, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +30,7 @@ from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core import contracts
 from app.core.errors import FieldError, ServiceError, Validator
+from app.db import DriverSql, driver_fetch
 from app.events import service as events
 from app.events.service import Topic
 from app.orgs import service as orgs
@@ -323,8 +324,10 @@ def _to_summary(row: Sequence[Any]) -> AttendanceSummary:
     )
 
 
-_SUMMARY_COLUMNS = """
-    student_id, min(day), max(day), count(*), sum(percentage), sum(present_periods),
+# An AttendanceSummary's columns (summary_of reads them), aggregated over attendance_days.
+SUMMARY_COLUMN_COUNT = 16
+_AGGREGATES = """
+    min(day), max(day), count(*) AS days, sum(percentage), sum(present_periods),
     sum(scheduled_periods),
     count(*) FILTER (WHERE excused_periods > 0),
     count(*) FILTER (WHERE unexcused_periods > 0),
@@ -333,22 +336,37 @@ _SUMMARY_COLUMNS = """
     count(*) FILTER (WHERE truancy_periods > 0),
     sum(excused_periods), sum(unexcused_periods), sum(tardy_periods),
     sum(suspension_periods), sum(truancy_periods)"""
+
+
+def recent_summary_sql(student: str) -> str:
+    """One student's summary over their last `:n` recorded school days up to `:end` (NULL:
+    the latest), as a SELECT of the summary's columns: `student` is the SQL expression of the
+    student's id; `:org_id`, `:n` and `:end` are parameters. The one copy of the rule: risk
+    reads it inside its own statement (app.risk.service), `summaries` for many students."""
+    return f"""SELECT {_AGGREGATES} FROM (
+        SELECT * FROM attendance_days WHERE org_id = :org_id AND student_id = {student}
+          AND (CAST(:end AS date) IS NULL OR day <= :end)
+        ORDER BY day DESC LIMIT :n) AS recent"""
+
+
+def summary_of(row: Sequence[Any]) -> AttendanceSummary:
+    """The summary of the columns `recent_summary_sql` selects (EMPTY_SUMMARY for no days)."""
+    return _to_summary(row) if row[2] else EMPTY_SUMMARY
+
+
 # Written once as SQL: these run on every incident (risk) and every dashboard row, and
 # building the equivalent Core construct per call cost more than the query itself.
-_RANGE_SUMMARY = text(
-    f"""SELECT {_SUMMARY_COLUMNS} FROM attendance_days
+_RANGE_SUMMARY = DriverSql.of(
+    f"""SELECT student_id, {_AGGREGATES} FROM attendance_days
     WHERE org_id = :org_id AND student_id = ANY(:ids)
       AND (CAST(:start AS date) IS NULL OR day >= :start)
       AND (CAST(:end AS date) IS NULL OR day <= :end)
     GROUP BY student_id"""
 )
-_RECENT_SUMMARY = text(
-    f"""SELECT {_SUMMARY_COLUMNS} FROM (
-        SELECT *, row_number() OVER (PARTITION BY student_id ORDER BY day DESC) AS rn
-        FROM attendance_days WHERE org_id = :org_id AND student_id = ANY(:ids)
-          AND (CAST(:end AS date) IS NULL OR day <= :end)) AS recent
-    WHERE rn <= :n
-    GROUP BY student_id"""
+_RECENT_SUMMARY = DriverSql.of(
+    f"""SELECT u.id, a.* FROM unnest(CAST(:ids AS uuid[])) AS u(id)
+    CROSS JOIN LATERAL ({recent_summary_sql("u.id")}) AS a
+    WHERE a.days > 0"""
 )
 
 
@@ -369,10 +387,11 @@ async def summaries(
     ids = list(student_ids)
     if last_n_days is not None:
         params: dict[str, object] = {"org_id": org_id, "ids": ids, "n": last_n_days, "end": end}
-        rows = await session.execute(_RECENT_SUMMARY, params)
+        statement = _RECENT_SUMMARY
     else:
         params = {"org_id": org_id, "ids": ids, "start": start, "end": end}
-        rows = await session.execute(_RANGE_SUMMARY, params)
+        statement = _RANGE_SUMMARY
+    rows = await driver_fetch(session, statement.sql, *statement.args(params))
     result = {row[0]: _to_summary(row[1:]) for row in rows}
     return {sid: result.get(sid, EMPTY_SUMMARY) for sid in ids}
 

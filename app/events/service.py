@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ErrorCode, ServiceError
 from app.core.pagination import decode_cursor, encode_cursor
-from app.db import Database
+from app.db import Database, DriverSql, driver_fetch
 from app.events.models import Event
 from app.integrations.outbox import OUTBOX_CTE, OUTBOX_TOPICS
 from app.orgs.models import Org
@@ -54,12 +54,12 @@ _INSERT_PER_STUDENT = (
     " FROM unnest(CAST(:ids AS uuid[]), CAST(:payloads AS text[])) AS p(id, payload)"
     " JOIN students AS s ON s.id = p.id AND s.org_id = :org_id"
 )
-_PER_STUDENT = text(_INSERT_PER_STUDENT + _RETURNING)
+_PER_STUDENT = DriverSql.of(_INSERT_PER_STUDENT + _RETURNING)
 # The events of a change that can push webhooks (OUTBOX_TOPICS), and in the same statement
 # the outbox rows they make for the org's endpoints (app.integrations.outbox): their ids come
 # back with each event row, for the deliveries' jobs after commit. Other topics (attendance,
 # a roster's student.changed) skip the outbox entirely.
-_PER_STUDENT_WITH_OUTBOX = text(
+_PER_STUDENT_WITH_OUTBOX = DriverSql.of(
     "WITH ev AS ("
     + _INSERT_PER_STUDENT
     + _RETURNING
@@ -68,7 +68,7 @@ _PER_STUDENT_WITH_OUTBOX = text(
     + " SELECT txid, id, year_group, class_code, student_id, import_job_id,"
     " (SELECT array_agg(id) FROM outbox) AS deliveries FROM ev"
 )
-_SCHOOL_WIDE = text(
+_SCHOOL_WIDE = DriverSql.of(
     "INSERT INTO events (org_id, topic, import_job_id, payload)"
     " VALUES (:org_id, :topic, CAST(:import_job_id AS uuid), CAST(:payload AS jsonb))" + _RETURNING
 )
@@ -126,14 +126,15 @@ async def record(
         "topic": topic.value,
         "import_job_id": import_job_id,
     }
+    # Through the driver: every change writes its events, the incident journey on every tap.
     if students is None:
-        rows = await session.execute(_SCHOOL_WIDE, {**values, "payload": _json(payload or {})})
+        values["payload"] = _json(payload or {})
+        statement = _SCHOOL_WIDE
     else:
         ids = sorted(students)
         statement = _PER_STUDENT_WITH_OUTBOX if topic.value in OUTBOX_TOPICS else _PER_STUDENT
-        rows = await session.execute(
-            statement, {**values, "ids": ids, "payloads": [_json(students[s]) for s in ids]}
-        )
+        values.update(ids=ids, payloads=[_json(students[s]) for s in ids])
+    rows = await driver_fetch(session, statement.sql, *statement.args(values))
     written: list[Written] = session.info.setdefault(WRITTEN, [])
     for txid, event_id, year, code, sid, job, *outbox in rows:
         written.append(Written(org_id, topic.value, Position(txid, event_id), year, code, sid, job))

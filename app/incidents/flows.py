@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.principal import Principal
+from app.db import driver_insert, driver_savepoint
 from app.events import service as events
 from app.events.service import Topic
 from app.incidents import corrections, service
@@ -91,25 +92,25 @@ async def log_incident(
         now = data.occurred_at = datetime.now(UTC)
 
     policy = await orgs.get_policy(session, org_id=actor.org_id)
-    incident = Incident(
-        id=uuid.uuid4(),
-        org_id=actor.org_id,
-        student_id=student.id,
-        kind=data.kind,
-        category=data.category,
-        points=service.default_points(data.kind, policy) if data.points is None else data.points,
-        note=data.note,
-        class_code=data.class_code or student.class_code,
-        lesson_session_id=data.lesson_session_id,
-        occurred_at=data.occurred_at,
-        antecedent=data.antecedent,
-        behaviour=data.behaviour,
-        consequence=data.consequence,
-        source=data.source,
-        client_id=data.client_id,
-        client_fingerprint=fingerprint,
-        logged_by=actor.sub,
-    )
+    values: dict[str, object] = {
+        "id": uuid.uuid4(),
+        "org_id": actor.org_id,
+        "student_id": student.id,
+        "kind": data.kind,
+        "category": data.category,
+        "points": service.default_points(data.kind, policy) if data.points is None else data.points,
+        "note": data.note,
+        "class_code": data.class_code or student.class_code,
+        "lesson_session_id": data.lesson_session_id,
+        "occurred_at": data.occurred_at,
+        "antecedent": data.antecedent,
+        "behaviour": data.behaviour,
+        "consequence": data.consequence,
+        "source": data.source,
+        "client_id": data.client_id,
+        "client_fingerprint": fingerprint,
+        "logged_by": actor.sub,
+    }
     later_negatives = 0
     if data.kind is IncidentKind.NEGATIVE:
         struck = await service.strike_for(
@@ -121,18 +122,18 @@ async def log_incident(
         )
         later_negatives = struck.later
         rung = policy.strikes.rung(struck.strike)
-        incident.strike_level = struck.strike
-        incident.consequence_text = rung.consequence
-        incident.admin_notified = rung.admin_notified
-        incident.hod_consulted = rung.hod_consulted
+        values.update(
+            strike_level=struck.strike,
+            consequence_text=rung.consequence,
+            admin_notified=rung.admin_notified,
+            hod_consulted=rung.hod_consulted,
+        )
     if data.client_id is None:
-        session.add(incident)
-        await session.flush()
+        incident = await driver_insert(session, Incident, values)
     else:
         try:
-            async with session.begin_nested():
-                session.add(incident)
-                await session.flush()
+            async with driver_savepoint(session):
+                incident = await driver_insert(session, Incident, values)
         except IntegrityError:
             # The same client id for another student, logged concurrently: the first one wins,
             # and this one is its resend only if it sent the same.
@@ -175,9 +176,8 @@ async def log_incident(
         now=max(now, data.occurred_at),
         policy=policy,
         loaded=[student],
+        points={student.id: incident.points},  # with the risk, in one UPDATE
     )
-    # After the risk reads, so that points and risk reach the student row in one UPDATE.
-    student.house_points += incident.points
     INCIDENTS_LOGGED.labels(incident.kind.value).inc()
     return LoggedIncident(
         incident,
@@ -297,7 +297,6 @@ async def _change(
         now=max(now, incident.occurred_at),
         policy=policy,
         loaded=[student],
+        points={student.id: points},  # with the risk, in one UPDATE
     )
-    # After the risk reads, so that points and risk reach the student row in one UPDATE.
-    student.house_points += points
     return ChangedIncident(incident, changes, risk_changes[0] if risk_changes else None)

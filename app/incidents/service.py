@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,7 @@ from app.core.pagination import (
     pages_per_parent,
     to_page,
 )
+from app.db import driver_fetchrow, loaded_from_driver
 from app.events import service as events
 from app.events.service import Topic
 from app.incidents.models import Incident, IncidentKind
@@ -159,6 +160,15 @@ def default_points(kind: IncidentKind, policy: OrgPolicy) -> int:
     )
 
 
+# The student's non-void negatives in the window around $3: at or before it, and after it.
+_STRIKE_WINDOW = (
+    "SELECT count(*) FILTER (WHERE occurred_at <= $3), count(*) FILTER (WHERE occurred_at > $3)"
+    " FROM incidents WHERE org_id = $1 AND student_id = $2 AND kind = 'NEGATIVE'"
+    " AND voided_at IS NULL AND occurred_at > $4 AND occurred_at < $5"
+)
+_BY_CLIENT_ID = "SELECT * FROM incidents WHERE org_id = $1 AND client_id = $2"
+
+
 @dataclass(frozen=True)
 class NewStrike:
     strike: int
@@ -178,32 +188,25 @@ async def strike_for(
     student row locked, so concurrent negatives count each other (same instant included)
     and get consecutive strikes."""
     window = timedelta(hours=policy.window_hours)
-    prior, later = (
-        await session.execute(
-            select(
-                func.count().filter(Incident.occurred_at <= occurred_at),
-                func.count().filter(Incident.occurred_at > occurred_at),
-            ).where(
-                Incident.org_id == org_id,
-                Incident.student_id == student_id,
-                Incident.kind == IncidentKind.NEGATIVE,
-                Incident.voided_at.is_(None),
-                Incident.occurred_at > occurred_at - window,
-                Incident.occurred_at < occurred_at + window,
-            )
-        )
-    ).one()
+    row = await driver_fetchrow(
+        session,
+        _STRIKE_WINDOW,
+        org_id,
+        student_id,
+        occurred_at,
+        occurred_at - window,
+        occurred_at + window,
+    )
+    assert row is not None
+    prior, later = row
     return NewStrike(policy.strike_for(prior), later)
 
 
 async def by_client_id(
     session: AsyncSession, org_id: uuid.UUID, client_id: uuid.UUID
 ) -> Incident | None:
-    return (
-        await session.execute(
-            select(Incident).where(Incident.org_id == org_id, Incident.client_id == client_id)
-        )
-    ).scalar_one_or_none()
+    row = await driver_fetchrow(session, _BY_CLIENT_ID, org_id, client_id)
+    return None if row is None else loaded_from_driver(session, Incident, row)
 
 
 async def update_flags(

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select, text
@@ -11,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core.errors import ErrorCode, ServiceError
+from app.db import driver_fetchrow
 from app.events import service as events
 from app.events.service import Topic
 from app.orgs.models import Org
@@ -54,9 +57,21 @@ async def create_org(
     return org
 
 
+_SETTINGS = "SELECT settings::text FROM orgs WHERE id = $1"
+
+
 async def get_policy(session: AsyncSession, *, org_id: uuid.UUID) -> OrgPolicy:
-    settings = (await session.execute(select(Org.settings).where(Org.id == org_id))).scalar_one()
-    return policy_from_settings(settings)
+    """The org's policy as its row says now (read in the caller's transaction; parsed once
+    per distinct settings text, the policy being immutable)."""
+    row = await driver_fetchrow(session, _SETTINGS, org_id)
+    if row is None:
+        raise LookupError(f"no org {org_id}")
+    return _parsed_policy(row[0])
+
+
+@lru_cache(maxsize=256)
+def _parsed_policy(settings: str | None) -> OrgPolicy:
+    return policy_from_settings(json.loads(settings) if settings is not None else None)
 
 
 async def update_policy(

@@ -10,19 +10,21 @@ from __future__ import annotations
 import enum
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.assessments import service as assessments
 from app.attendance import service as attendance
 from app.auth.principal import Principal
+from app.db import DriverSql, driver_execute, driver_fetch
 from app.events import service as events
 from app.events.service import Topic
 from app.orgs import service as orgs
@@ -171,11 +173,12 @@ def evaluate(inputs: RiskInputs, t: RiskThresholds) -> RiskResult:
     return RiskResult(tier=tier, score=score, factors=factors)
 
 
-# Per student, in one statement: the negatives in the behaviour window and their highest
-# strike (a void incident counts for nothing), and the active IEP goal longest off track
-# (iep_goals.off_track_streak, kept by app.iep.service).
-_BEHAVIOUR_AND_IEP = text(
-    "SELECT u.id, b.n, b.strike, g.streak"
+# Every input of every student, in one statement: the negatives in the behaviour window and
+# their highest strike (a void incident counts for nothing), the active IEP goal longest off
+# track (iep_goals.off_track_streak, kept by app.iep.service), the latest diagnostic per
+# subject and the recent attendance (each by its domain's own SQL).
+INPUTS = DriverSql.of(
+    "SELECT u.id, b.n, b.strike, g.streak, d.levels, a.*"
     " FROM unnest(CAST(:ids AS uuid[])) AS u(id)"
     " CROSS JOIN LATERAL (SELECT count(*) AS n, max(i.strike_level) AS strike"
     "  FROM incidents AS i WHERE i.org_id = :org_id AND i.student_id = u.id"
@@ -183,6 +186,9 @@ _BEHAVIOUR_AND_IEP = text(
     "  AND i.occurred_at > :since AND i.occurred_at <= :now) AS b"
     " CROSS JOIN LATERAL (SELECT max(g.off_track_streak) AS streak FROM iep_goals AS g"
     "  WHERE g.org_id = :org_id AND g.student_id = u.id AND g.status = 'ACTIVE') AS g"
+    " CROSS JOIN LATERAL (SELECT array_agg(l.grade_levels_relative) AS levels"
+    f"  FROM ({assessments.latest_diagnostics_sql('u.id')}) AS l) AS d"
+    f" CROSS JOIN LATERAL ({attendance.recent_summary_sql('u.id')}) AS a"
 )
 
 
@@ -194,32 +200,26 @@ async def gather_inputs(
     t: RiskThresholds,
     now: datetime,
 ) -> dict[uuid.UUID, RiskInputs]:
-    since = now - timedelta(days=t.behaviour_window_days)
-    behaviour = {
-        sid: (int(n), int(strike or 0), int(streak or 0))
-        for sid, n, strike, streak in await session.execute(
-            _BEHAVIOUR_AND_IEP,
-            {"org_id": org_id, "ids": list(student_ids), "since": since, "now": now},
-        )
+    params = {
+        "org_id": org_id,
+        "ids": list(student_ids),
+        "since": now - timedelta(days=t.behaviour_window_days),
+        "now": now,
+        "n": t.attendance_window_days,
+        "end": None,
     }
-    absence = await attendance.summaries(
-        session, org_id=org_id, student_ids=student_ids, last_n_days=t.attendance_window_days
-    )
-    diagnostics = await assessments.latest_diagnostics(
-        session, org_id=org_id, student_ids=student_ids
-    )
     out = {}
-    for sid in student_ids:
-        levels = [d.grade_levels_relative for d in diagnostics[sid]]
-        known = [-lv for lv in levels if lv is not None]
-        negatives, strike, streak = behaviour.get(sid, (0, 0, 0))
+    for row in await driver_fetch(session, INPUTS.sql, *INPUTS.args(params)):
+        sid, negatives, strike, streak, levels = row[:5]
+        absence = attendance.summary_of(row[5:])
+        known = [-lv for lv in levels or () if lv is not None]
         out[sid] = RiskInputs(
-            negatives_in_window=negatives,
-            max_strike_in_window=strike,
-            absence_pct=absence[sid].absence_pct,
-            attendance_days=absence[sid].days_enrolled,
+            negatives_in_window=int(negatives),
+            max_strike_in_window=int(strike or 0),
+            absence_pct=absence.absence_pct,
+            attendance_days=absence.days_enrolled,
             grade_levels_below=max(known) if known else None,
-            iep_off_track=streak,
+            iep_off_track=int(streak or 0),
         )
     return out
 
@@ -245,9 +245,13 @@ async def recompute(
     now: datetime | None = None,
     policy: OrgPolicy | None = None,
     loaded: Sequence[Student] = (),
+    points: Mapping[uuid.UUID, int] | None = None,
 ) -> list[RiskChange]:
     """Recompute and store the risk of `student_ids`. Callers that already hold the policy
-    or the (locked) student rows pass them in as `policy` and `loaded`."""
+    pass it in; callers that hold student rows, locked or created in this transaction, pass
+    them as `loaded` (their previous risk is read from them, they are not locked again, and
+    they are kept up to date). `points` adds house points to students in the same UPDATE
+    (the incident journeys: points and risk reach the row in one statement)."""
     ids = sorted(set(student_ids))
     if not ids:
         return []
@@ -256,52 +260,47 @@ async def recompute(
     inputs = await gather_inputs(
         session, org_id=actor.org_id, student_ids=ids, t=policy.risk, now=now
     )
-    # Previous state, to decide whether this is a change worth a history row.
     held = {s.id: s for s in loaded if s.id in inputs}
     previous = {s.id: (s.risk_tier, s.risk_factors, s.risk_computed_at) for s in held.values()}
     missing = [sid for sid in ids if sid not in held]
     if missing:
-        rows = await session.execute(
-            select(
-                Student.id, Student.risk_tier, Student.risk_factors, Student.risk_computed_at
-            ).where(Student.org_id == actor.org_id, Student.id.in_(missing))
-        )
-        previous.update({sid: (tier, factors, at) for sid, tier, factors, at in rows})
+        # Locked in id order (two batches sharing students cannot deadlock), and their
+        # previous risk read under the lock, in the same statement.
+        for sid, tier, factors, at in await driver_fetch(
+            session, _LOCK_PREVIOUS, actor.org_id, missing
+        ):
+            previous[sid] = (tier, factors, at)
     changes = []
-    bulk: list[dict[str, Any]] = []
-    for sid, (previous_tier, previous_factors, computed_at) in previous.items():
+    stored: list[tuple[uuid.UUID, RiskResult, list[dict[str, Any]]]] = []
+    history: list[tuple[uuid.UUID, RiskResult, str]] = []
+    for sid in ids:
+        if sid not in previous:
+            continue  # not in this org (or gone)
+        previous_tier, previous_factors, computed_at = previous[sid]
         result = evaluate(inputs[sid], policy.risk)
         changed = (
             computed_at is None
             or previous_tier != result.tier
             or [f for f in previous_factors if f.get("triggered")] != result.contributing
         )
-        values = {
-            "risk_tier": result.tier,
-            "risk_score": Decimal(result.score),
-            "risk_factors": [f.as_json() for f in result.factors],
-            "risk_computed_at": now,
-        }
-        if sid in held:  # a row the caller holds (and may change further): one UPDATE at flush
-            for name, value in values.items():
-                setattr(held[sid], name, value)
-        else:
-            bulk.append({"id": sid, **values})
+        factors = [f.as_json() for f in result.factors]
+        stored.append((sid, result, factors))
         if changed:
-            session.add(
-                RiskAssessment(
-                    org_id=actor.org_id,
-                    student_id=sid,
-                    tier=result.tier,
-                    score=Decimal(result.score),
-                    factors=values["risk_factors"],
-                    trigger=trigger,
-                    computed_at=now,
-                )
-            )
+            history.append((sid, result, json.dumps(factors)))
         changes.append(RiskChange(sid, previous_tier, result, changed))
-    if bulk:
-        await _store_risks(session, actor.org_id, bulk)
+    await _store(session, actor.org_id, stored, points or {}, now, held)
+    if history:
+        await driver_execute(
+            session,
+            _INSERT_HISTORY,
+            actor.org_id,
+            [sid for sid, _, _ in history],
+            [r.tier for _, r, _ in history],
+            [Decimal(r.score) for _, r, _ in history],
+            [f for _, _, f in history],
+            trigger,
+            now,
+        )
     await events.record(
         session,
         org_id=actor.org_id,
@@ -319,40 +318,69 @@ async def recompute(
     return changes
 
 
-# The rows are locked in id order first (two batches sharing students lock them in the same
-# order and cannot deadlock), then updated by one statement from arrays: a batch of a
-# thousand students is two round trips, not a thousand UPDATEs.
-_LOCK_IN_ORDER = text(
-    "SELECT id FROM students WHERE org_id = :org_id AND id = ANY(:ids) ORDER BY id FOR UPDATE"
+_LOCK_PREVIOUS = (
+    "SELECT id, risk_tier, risk_factors, risk_computed_at FROM students"
+    " WHERE org_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE"
 )
-_STORE_RISKS = text(
+# Every student's risk (and house points) in one statement from arrays: a batch of a
+# thousand students is one round trip, not a thousand UPDATEs.
+_STORE_RISKS = (
     "UPDATE students AS s SET risk_tier = u.tier, risk_score = u.score,"
-    " risk_factors = CAST(u.factors AS jsonb), risk_computed_at = u.at, updated_at = now()"
-    " FROM unnest(CAST(:ids AS uuid[]), CAST(:tiers AS smallint[]),"
-    " CAST(:scores AS numeric[]), CAST(:factors AS text[]),"
-    " CAST(:ats AS timestamptz[])) AS u(id, tier, score, factors, at)"
-    " WHERE s.id = u.id AND s.org_id = :org_id"
+    " risk_factors = CAST(u.factors AS jsonb), risk_computed_at = $2,"
+    " house_points = s.house_points + u.points, updated_at = now()"
+    " FROM unnest($3::uuid[], $4::smallint[], $5::numeric[], $6::text[], $7::int[])"
+    " AS u(id, tier, score, factors, points)"
+    " WHERE s.id = u.id AND s.org_id = $1"
+    " RETURNING s.id, s.house_points, s.updated_at"
+)
+_INSERT_HISTORY = (
+    "INSERT INTO risk_assessments (id, org_id, student_id, tier, score, factors, trigger,"
+    " computed_at) SELECT gen_random_uuid(), $1, u.id, u.tier, u.score, CAST(u.factors AS jsonb),"
+    " $6, $7 FROM unnest($2::uuid[], $3::smallint[], $4::numeric[], $5::text[])"
+    " AS u(id, tier, score, factors)"
 )
 
 
-async def _store_risks(
-    session: AsyncSession, org_id: uuid.UUID, bulk: list[dict[str, Any]]
+async def _store(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    stored: list[tuple[uuid.UUID, RiskResult, list[dict[str, Any]]]],
+    points: Mapping[uuid.UUID, int],
+    now: datetime,
+    held: Mapping[uuid.UUID, Student],
 ) -> None:
-    ids = sorted(values["id"] for values in bulk)
-    by_id = {values["id"]: values for values in bulk}
-    rows = [by_id[i] for i in ids]
-    await session.execute(_LOCK_IN_ORDER, {"org_id": org_id, "ids": ids})
-    await session.execute(
+    """The new risks (and points) written; the rows the caller holds kept up to date as
+    committed values (nothing more for the ORM to flush)."""
+    if not stored:
+        return
+    rows = await driver_fetch(
+        session,
         _STORE_RISKS,
-        {
-            "org_id": org_id,
-            "ids": ids,
-            "tiers": [r["risk_tier"] for r in rows],
-            "scores": [r["risk_score"] for r in rows],
-            "factors": [json.dumps(r["risk_factors"]) for r in rows],
-            "ats": [r["risk_computed_at"] for r in rows],
-        },
+        org_id,
+        now,
+        [sid for sid, _, _ in stored],
+        [r.tier for _, r, _ in stored],
+        [Decimal(r.score) for _, r, _ in stored],
+        [json.dumps(f) for _, _, f in stored],
+        [points.get(sid, 0) for sid, _, _ in stored],
     )
+    if not held:
+        return
+    results = {sid: (r, f) for sid, r, f in stored}
+    for sid, house_points, updated_at in rows:
+        student = held.get(sid)
+        if student is None:
+            continue
+        result, factors = results[sid]
+        for name, value in (
+            ("risk_tier", result.tier),
+            ("risk_score", Decimal(result.score)),
+            ("risk_factors", factors),
+            ("risk_computed_at", now),
+            ("house_points", house_points),
+            ("updated_at", updated_at),
+        ):
+            set_committed_value(student, name, value)
 
 
 async def history(

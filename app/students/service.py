@@ -19,6 +19,7 @@ from app.auth.principal import Principal
 from app.core import contracts as C
 from app.core.errors import ErrorCode, FieldError, ServiceError, Validator
 from app.core.pagination import Page, PageRequest, SortKey, apply_keyset, to_page
+from app.db import driver_fetchrow, loaded_from_driver
 from app.events import service as events
 from app.events.service import Topic
 from app.students.models import Student
@@ -93,13 +94,16 @@ def validate(data: StudentData) -> dict[str, Any]:
     return values
 
 
+_GET = "SELECT * FROM students WHERE org_id = $1 AND id = $2"
+_GET_LOCKED = _GET + " FOR UPDATE"
+
+
 async def get(
     session: AsyncSession, *, org_id: uuid.UUID, student_id: uuid.UUID, lock: bool = False
 ) -> Student | None:
-    stmt = select(Student).where(Student.org_id == org_id, Student.id == student_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
+    """The student (row-locked with `lock`, as the journeys that change it take it)."""
+    row = await driver_fetchrow(session, _GET_LOCKED if lock else _GET, org_id, student_id)
+    return None if row is None else loaded_from_driver(session, Student, row)
 
 
 async def require(
