@@ -8,6 +8,7 @@ the `org_id` filters every service applies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import uuid
@@ -21,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
-from sqlalchemy import DateTime, Enum, MetaData, event, func, inspect, text
+from sqlalchemy import DateTime, Enum, MetaData, event, func, inspect
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
@@ -100,6 +101,10 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert isinstance(driver, asyncpg.Connection)
+    if not driver.is_in_transaction():
+        # SQLAlchemy begins lazily, at its first statement: a driver statement first would
+        # run on its own, committed at once. Database's sessions begin before anything runs.
+        raise RuntimeError("driver statements need a transaction begun (Database.transaction)")
     if isinstance(session, OrgSession):
         session.driver = (session.sync_session.get_transaction(), driver)
     return driver
@@ -185,14 +190,6 @@ async def driver_execute(session: AsyncSession, sql: str, *args: Any) -> None:
     await _driver_call(session, "execute", sql, args)
 
 
-# One round trip: the role (RLS), the org, and the statement timeout, all local to the
-# transaction.
-_SET_SCOPE = text(
-    "SELECT set_config('role', :role, true), set_config('app.org_id', :org_id, true),"
-    " set_config('statement_timeout', :timeout, true)"
-)
-
-
 def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
     database_url = normalize_database_url(database_url)
     # Bound parameters are student names and note text: never in an exception's message,
@@ -211,18 +208,26 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
         hide_parameters=True,
         connect_args={"timeout": settings.db_connect_timeout},
     )
-    event.listen(engine.sync_engine, "checkout", _refuse_closed)
+    event.listen(engine.sync_engine, "checkout", _refuse_unusable)
     return engine
 
 
-def _refuse_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
+def _refuse_unusable(dbapi_connection: Any, record: Any, proxy: Any) -> None:
     """A pooled connection the server has closed (a restart, an idle timeout, a terminated
-    backend: asyncpg marks it closed when the socket ends) is replaced before anything runs
-    on it: the pool retries the checkout with a new connection. In place of pool_pre_ping,
-    which costs three round trips (BEGIN, a ping, ROLLBACK) on every checkout, and so on
-    every transaction."""
-    if dbapi_connection.driver_connection.is_closed():
+    backend: asyncpg marks it closed when the socket ends), or one left inside a transaction
+    (a task cancelled before its COMMIT or ROLLBACK, see Database._explicit), is replaced
+    before anything runs on it: the pool closes it and retries the checkout with a new one.
+    Both checks read the connection's state, no round trip: in place of pool_pre_ping,
+    which costs three (BEGIN, a ping, ROLLBACK) on every checkout, and so on every
+    transaction."""
+    driver = dbapi_connection.driver_connection
+    if driver.is_closed():
         raise sa_exc.DisconnectionError("the server closed this connection")
+    if driver.is_in_transaction():
+        raise sa_exc.DisconnectionError("this connection was left inside a transaction")
 
 
 ACQUIRE_TIMEOUT = 30.0
@@ -347,14 +352,15 @@ class Database:
             ),
         )
 
-    def _read_scope(self, org_id: uuid.UUID) -> str:
-        # The values are ours (a UUID, the configured role, a number), quoted as literals: a
-        # simple-protocol message takes no parameters, and it is what puts BEGIN and the
-        # scope in one round trip.
+    def _scope(self, org_id: uuid.UUID | None, *, read_only: bool) -> str:
+        """BEGIN, the role (RLS), the org and the statement timeout, all local to the
+        transaction, in one simple-protocol message: one round trip. The values are ours (a
+        UUID, the configured role, a number), quoted as literals: such a message takes no
+        parameters."""
         return (
-            "BEGIN READ ONLY; SELECT set_config('role', "
+            f"BEGIN{' READ ONLY' if read_only else ''}; SELECT set_config('role', "
             f"{_literal(self.app_role)}, true), set_config('app.org_id', "
-            f"{_literal(str(org_id))}, true), set_config('statement_timeout', "
+            f"{_literal(str(org_id) if org_id else '')}, true), set_config('statement_timeout', "
             f"{_literal(self.statement_timeout)}, true)"
         )
 
@@ -365,7 +371,7 @@ class Database:
         `transaction` scopes it (role, org, statement timeout; RLS on)."""
         if self.reads is None:  # pragma: no cover - a Database built without one
             raise RuntimeError("this Database has no read pool")
-        scope = self._read_scope(org_id)
+        scope = self._scope(org_id, read_only=True)
         async with self.reads.connection() as connection:
             try:
                 self._heard(scope)
@@ -403,26 +409,46 @@ class Database:
 
         Commits when the block ends normally, rolls back on an exception.
         """
-        async with self._session() as session:
-            async with session.begin():
-                await session.execute(
-                    _SET_SCOPE,
-                    {
-                        "role": self.app_role,
-                        "org_id": str(org_id) if org_id else "",
-                        "timeout": self.statement_timeout,
-                    },
-                )
-                yield session
-            await self._committed(session)
+        async with self._explicit(self._scope(org_id, read_only=False)) as session:
+            yield session
+        await self._committed(session)
 
     @asynccontextmanager
     async def admin_transaction(self) -> AsyncIterator[AsyncSession]:
         """A transaction as the connecting (owner) role: org lookup, CLI org creation, seeding."""
-        async with self._session() as session:
-            async with session.begin():
+        async with self._explicit("BEGIN") as session:
+            yield session
+        await self._committed(session)
+
+    @asynccontextmanager
+    async def _explicit(self, begin: str) -> AsyncIterator[OrgSession]:
+        """A session whose transaction is begun and ended here, on its connection, rather
+        than by SQLAlchemy: `begin` opens it and sets its scope in one round trip (SQLAlchemy
+        would send BEGIN alone, then the scope: a round trip and a few hundred microseconds
+        of CPU more, on every transaction). SQLAlchemy sees an AUTOCOMMIT connection, so its
+        own BEGIN, COMMIT and ROLLBACK are no-ops; its statements, flushes and savepoints
+        run inside this transaction like any other. Everything pending is flushed before
+        COMMIT; a connection that would go back to the pool still in a transaction (the
+        task cancelled mid-way) is refused at its next checkout (_refuse_unusable)."""
+        async with self._session() as session, session.begin():
+            connection = await session.connection(execution_options=_AUTOCOMMIT)
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert isinstance(driver, asyncpg.Connection)
+            session.driver = (session.sync_session.get_transaction(), driver)
+            if "set_config" in begin:
+                self._heard_driver(begin)  # counted as the transaction's setup
+            await driver.execute(begin)
+            try:
                 yield session
-            await self._committed(session)
+                await session.flush()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await driver.execute("ROLLBACK")
+                raise
+            try:
+                await driver.execute("COMMIT")
+            except asyncpg.PostgresError as exc:
+                raise _as_sqlalchemy_error(session, exc, "COMMIT") from exc
 
     async def _committed(self, session: AsyncSession) -> None:
         # What a transaction left for after its commit (session.info: the events it wrote,

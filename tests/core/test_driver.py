@@ -142,3 +142,68 @@ async def test_driver_statements_are_counted_with_the_orms(db: Database) -> None
             await driver_execute(session, "SELECT 1")
             await session.execute(text("SELECT 2"))
     assert [s for s in counter.data_statements] == ["SELECT 1", "SELECT 2"]
+
+
+async def test_a_transaction_cancelled_midway_hands_no_one_its_connection(db: Database) -> None:
+    """The transaction is begun and ended on the connection itself (Database._explicit): a
+    task cancelled inside it must not leave the connection, still in the transaction and
+    scoped to its org, for the next checkout."""
+    a, b = await make_org(db), await make_org(db)
+    student = await make_student(db, a)
+    inside = asyncio.Event()
+
+    async def slow() -> None:
+        async with db.transaction(a.id) as session:
+            await driver_execute(
+                session, "UPDATE students SET house_points = 99 WHERE id = $1", student.id
+            )
+            inside.set()
+            await driver_execute(session, "SELECT pg_sleep(5)")
+
+    task = asyncio.create_task(slow())
+    await inside.wait()
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(6):  # every pooled connection, the cancelled one among them
+        async with db.transaction(b.id) as session:
+            row = await driver_fetchrow(session, "SELECT current_setting('app.org_id')")
+            assert row is not None and row[0] == str(b.id)
+    async with db.transaction(a.id) as session:
+        row = await driver_fetchrow(
+            session, "SELECT house_points FROM students WHERE id = $1", student.id
+        )
+        assert row is not None and row[0] == 0  # the cancelled UPDATE never committed
+
+
+async def test_a_driver_statement_outside_a_begun_transaction_is_refused(db: Database) -> None:
+    """SQLAlchemy begins lazily: on a session of its own, a driver statement sent first would
+    run outside any transaction."""
+    async with db.sessionmaker() as session:
+        with pytest.raises(RuntimeError, match="transaction"):
+            await driver_execute(session, "SELECT 1")
+
+
+async def test_a_connection_left_inside_a_transaction_is_not_reused(db: Database) -> None:
+    """However it happened (a cancel landing during COMMIT or ROLLBACK), a pooled connection
+    still inside a transaction is replaced at checkout: otherwise the next transaction's
+    BEGIN would only warn, and its COMMIT would commit the abandoned writes."""
+    a, b = await make_org(db), await make_org(db)
+    student = await make_student(db, a)
+    async with db.engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.execute(
+            f"BEGIN; UPDATE students SET house_points = 99 WHERE id = '{student.id}'"
+        )
+    # SQLAlchemy did not begin it, so its reset on return leaves it open.
+    assert driver.is_in_transaction()
+    for _ in range(6):
+        async with db.transaction(b.id):
+            pass
+    async with db.transaction(a.id) as session:
+        row = await driver_fetchrow(
+            session, "SELECT house_points FROM students WHERE id = $1", student.id
+        )
+        assert row is not None and row[0] == 0
