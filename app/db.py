@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -44,6 +45,8 @@ from sqlalchemy.pool import NullPool
 
 from app.config import Settings, normalize_database_url
 from app.metrics import DB_STATEMENTS
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -332,6 +335,7 @@ class Database:
         # Called with a committed transaction's session.info when it holds anything (the
         # live publisher takes the events the transaction wrote, app.events.live).
         self.after_commit: list[Callable[[dict[Any, Any]], Awaitable[None]]] = []
+        self._after_commit_running: set[asyncio.Task[None]] = set()
         orm_statements = DB_STATEMENTS.labels("orm")
         event.listen(engine.sync_engine, "before_cursor_execute", lambda *_: orm_statements.inc())
         self._read_statements = DB_STATEMENTS.labels("read")
@@ -451,13 +455,31 @@ class Database:
                 raise _as_sqlalchemy_error(session, exc, "COMMIT") from exc
 
     async def _committed(self, session: AsyncSession) -> None:
-        # What a transaction left for after its commit (session.info: the events it wrote,
-        # to broadcast); a hook's failure is its own to report, never the caller's.
-        if session.info:
-            for hook in self.after_commit:
-                await hook(session.info)
+        """What a transaction left for after its commit (session.info: the events it wrote,
+        to broadcast and index, the webhook deliveries it queued) runs in a task of its own:
+        the caller's answer does not wait for Redis. Nothing durable rides on it — the
+        events and deliveries are committed rows, and the live feeds, the search sweep and
+        the webhook sweep read those — so it is only ever sooner, never more. `settle`
+        waits for it (shutdown, tests)."""
+        if session.info and self.after_commit:
+            task = asyncio.get_running_loop().create_task(self._run_after_commit(session.info))
+            self._after_commit_running.add(task)
+            task.add_done_callback(self._after_commit_running.discard)
+
+    async def _run_after_commit(self, info: dict[Any, Any]) -> None:
+        for hook in self.after_commit:  # in order: search indexing reads the events first
+            try:
+                await hook(info)
+            except Exception:  # a hook reports its own failures; this is the safety net
+                log.exception("after-commit step %s failed", type(hook).__name__)
+
+    async def settle(self) -> None:
+        """Wait for the after-commit steps of every transaction committed so far."""
+        while self._after_commit_running:
+            await asyncio.gather(*self._after_commit_running, return_exceptions=True)
 
     async def dispose(self) -> None:
+        await self.settle()
         if self.reads is not None:
             await self.reads.close()
         await self.engine.dispose()

@@ -242,6 +242,7 @@ def create_app(
                 gc.unfreeze()
                 gc.set_threshold(*thresholds)
             await live.stop()
+            await db.settle()  # the last commits' hints and jobs, before Redis closes
             await services.queue.close()
             await services.redis.aclose()
             await db.dispose()

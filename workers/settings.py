@@ -69,6 +69,8 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if "db" in ctx:
+        await ctx["db"].settle()  # the last commits' hints and jobs, before Redis closes
     if "broadcast" in ctx:
         await ctx["broadcast"].disconnect()
     if "http" in ctx:

@@ -207,3 +207,28 @@ async def test_a_connection_left_inside_a_transaction_is_not_reused(db: Database
             session, "SELECT house_points FROM students WHERE id = $1", student.id
         )
         assert row is not None and row[0] == 0
+
+
+async def test_after_commit_steps_run_after_the_answer_and_settle_waits_for_them(
+    db: Database,
+) -> None:
+    org = await make_org(db)
+    release = asyncio.Event()
+    ran: list[object] = []
+
+    async def slow_step(info: dict[object, object]) -> None:
+        await release.wait()
+        ran.append(info["written"])
+
+    async def failing_step(info: dict[object, object]) -> None:
+        raise RuntimeError("a step's failure is its own")
+
+    db.after_commit.extend([failing_step, slow_step])
+    async with db.transaction(org.id) as session:
+        session.info["written"] = 1
+    assert ran == []  # the transaction's caller did not wait for the steps
+    async with db.transaction(org.id):
+        pass  # nothing written: nothing to run
+    release.set()
+    await db.settle()
+    assert ran == [1]  # and one step failing did not keep the next from running

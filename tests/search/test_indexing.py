@@ -74,7 +74,9 @@ async def test_a_logged_incident_is_searchable_once_the_worker_has_run(
     incident_id = logged["data"]["logIncident"]["incident"]["id"]
     assert await find(db, org, "chair") == []  # not before the worker has run
 
-    # The commit queued an indexing job (ids only) on the API's queue: run it on a worker.
+    # The commit queued an indexing job (ids only) on the API's queue, just after the answer
+    # (Database.settle waits for that step): run it on a worker.
+    await app.state.services.db.settle()
     pool = app.state.services.queue.pool
     queued = [k.decode() async for k in pool.scan_iter(match=f"arq:job:search:{org.id}:*")]
     assert len(queued) == 1, queued
