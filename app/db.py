@@ -434,9 +434,12 @@ class Database:
         run inside this transaction like any other. Everything pending is flushed before
         COMMIT; a connection that would go back to the pool still in a transaction (the
         task cancelled mid-way) is refused at its next checkout (_refuse_unusable)."""
-        async with self._session() as session, session.begin():
+        session = self._session()
+        try:
+            # The session begins on its own (autobegin) and is closed, not committed: each
+            # of SQLAlchemy's async steps is a greenlet switch, and this takes two.
             connection = await session.connection(execution_options=_AUTOCOMMIT)
-            driver = (await connection.get_raw_connection()).driver_connection
+            driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
             assert isinstance(driver, asyncpg.Connection)
             session.driver = (session.sync_session.get_transaction(), driver)
             if "set_config" in begin:
@@ -444,7 +447,8 @@ class Database:
             await driver.execute(begin)
             try:
                 yield session
-                await session.flush()
+                if session.new or session.dirty or session.deleted:
+                    await session.flush()
             except BaseException:
                 with contextlib.suppress(Exception):
                     await driver.execute("ROLLBACK")
@@ -453,6 +457,8 @@ class Database:
                 await driver.execute("COMMIT")
             except asyncpg.PostgresError as exc:
                 raise _as_sqlalchemy_error(session, exc, "COMMIT") from exc
+        finally:
+            await session.close()
 
     async def _committed(self, session: AsyncSession) -> None:
         """What a transaction left for after its commit (session.info: the events it wrote,

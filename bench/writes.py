@@ -2,8 +2,8 @@
 
 The statements the API's journey runs for a negative incident when the risk history does not
 change (tests/graphql/test_incident_statements.py pins the count), in one asyncpg
-transaction: lock the student, read the policy and the strike window, insert the incident,
-its audit row and its event, the risk inputs (the journey's own statement, app.risk.service
+transaction: lock the student and read the policy (one statement), count the strike window,
+insert the incident, its audit row and its event, the risk inputs (the journey's own statement, app.risk.service
 .INPUTS: behaviour, IEP, diagnostics and attendance in one), and the student's update."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from app.risk.service import INPUTS
 from bench.floors import SCOPE
 
 RAW_STATEMENTS = {
-    "lock": "SELECT id, house_points FROM students WHERE id = $1 FOR UPDATE",
-    "policy": "SELECT settings FROM orgs WHERE id = $1",
+    "lock": "SELECT id, house_points, (SELECT settings::text FROM orgs WHERE id = $2) "
+    "FROM students WHERE id = $1 FOR UPDATE",
     "strike": "SELECT count(*) FROM incidents WHERE org_id = $1 AND student_id = $2 "
     "AND kind = 'NEGATIVE' AND occurred_at > now() - interval '24 hours'",
     "insert": "INSERT INTO incidents (id, org_id, student_id, kind, category, points, "
@@ -39,8 +39,7 @@ async def raw_log_incident(conn: asyncpg.Connection, org_id: uuid.UUID, sid: uui
     """One logIncident by hand, inside the caller's transaction; its strike level."""
     q = RAW_STATEMENTS
     await conn.execute(SCOPE, str(org_id))
-    await conn.fetchrow(q["lock"], sid)
-    await conn.fetchval(q["policy"], org_id)
+    await conn.fetchrow(q["lock"], sid, org_id)
     prior = await conn.fetchval(q["strike"], org_id, sid)
     strike = min(prior // 2 + 1, 3)
     iid = uuid.uuid4()

@@ -26,6 +26,7 @@ from app.orgs import service as orgs
 from app.orgs.policy import OrgPolicy
 from app.risk import service as risk
 from app.students import service as students
+from app.students.models import Student
 
 
 def incident_facts(incident: Incident) -> dict[str, object]:
@@ -54,6 +55,20 @@ class LoggedIncident:
     strike_changes: list[StrikeChange] = field(default_factory=list)
 
 
+async def _lock_student(
+    session: AsyncSession, actor: Principal, student_id: uuid.UUID
+) -> tuple[Student, OrgPolicy]:
+    """The student, row-locked (a student's incidents are logged, voided and corrected one
+    at a time), and the org's policy, read in the same round trip."""
+    student, (settings,) = await students.lock_with(
+        session,
+        org_id=actor.org_id,
+        student_id=student_id,
+        also=(orgs.settings_sql("s.org_id"),),
+    )
+    return student, orgs.policy_of(settings)
+
+
 async def _resent(
     session: AsyncSession, actor: Principal, client_id: uuid.UUID, fingerprint: str | None
 ) -> Incident | None:
@@ -80,9 +95,7 @@ async def log_incident(
     )
     if data.client_id and (found := await _resent(session, actor, data.client_id, fingerprint)):
         return LoggedIncident(found, created=False, risk=None)
-    student = await students.require(
-        session, org_id=actor.org_id, student_id=data.student_id, lock=True
-    )
+    student, policy = await _lock_student(session, actor, data.student_id)
     if data.client_id and (found := await _resent(session, actor, data.client_id, fingerprint)):
         return LoggedIncident(found, created=False, risk=None)  # a concurrent resend won
     if not occurred_at_given:
@@ -91,7 +104,6 @@ async def log_incident(
         # could get an earlier time than one it did not see, and both the same strike).
         now = data.occurred_at = datetime.now(UTC)
 
-    policy = await orgs.get_policy(session, org_id=actor.org_id)
     values: dict[str, object] = {
         "id": uuid.uuid4(),
         "org_id": actor.org_id,
@@ -267,11 +279,10 @@ async def _change(
     where a negative appeared or disappeared, and the house points to add), restrike the
     affected windows, audit, then risk and house points (as after logging)."""
     student_id = await corrections.student_of(session, org_id=actor.org_id, incident_id=incident_id)
-    student = await students.require(session, org_id=actor.org_id, student_id=student_id, lock=True)
+    student, policy = await _lock_student(session, actor, student_id)
     incident = await corrections.lock_for_change(
         session, org_id=actor.org_id, incident_id=incident_id, if_void=if_void
     )
-    policy = await orgs.get_policy(session, org_id=actor.org_id)
     before = audit.snapshot(incident)
     changed_at, points = change(incident, policy)
     changes = await corrections.restrike(

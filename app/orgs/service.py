@@ -57,20 +57,27 @@ async def create_org(
     return org
 
 
-_SETTINGS = "SELECT settings::text FROM orgs WHERE id = $1"
+def settings_sql(org: str) -> str:
+    """The org's settings as JSON text, as a scalar subquery (`org` is the SQL expression of
+    its id): for a statement that reads them with something else in one round trip (the
+    incident journeys lock the student and read the policy together); `policy_of` reads it."""
+    return f"(SELECT settings::text FROM orgs WHERE id = {org})"
+
+
+_SETTINGS = f"SELECT {settings_sql('$1')}"
 
 
 async def get_policy(session: AsyncSession, *, org_id: uuid.UUID) -> OrgPolicy:
-    """The org's policy as its row says now (read in the caller's transaction; parsed once
-    per distinct settings text, the policy being immutable)."""
+    """The org's policy as its row says now (read in the caller's transaction)."""
     row = await driver_fetchrow(session, _SETTINGS, org_id)
-    if row is None:
-        raise LookupError(f"no org {org_id}")
-    return _parsed_policy(row[0])
+    assert row is not None
+    return policy_of(row[0])
 
 
 @lru_cache(maxsize=256)
-def _parsed_policy(settings: str | None) -> OrgPolicy:
+def policy_of(settings: str | None) -> OrgPolicy:
+    """The policy of the settings' JSON text (`settings_sql`), parsed once per distinct text:
+    the policy is immutable."""
     return policy_from_settings(json.loads(settings) if settings is not None else None)
 
 

@@ -94,16 +94,39 @@ def validate(data: StudentData) -> dict[str, Any]:
     return values
 
 
-_GET = "SELECT * FROM students WHERE org_id = $1 AND id = $2"
-_GET_LOCKED = _GET + " FOR UPDATE"
+@lru_cache(maxsize=16)
+def _get_sql(lock: bool, also: tuple[str, ...]) -> str:
+    extra = "".join(f", {expression} AS also_{i}" for i, expression in enumerate(also))
+    return f"SELECT s.*{extra} FROM students AS s WHERE s.org_id = $1 AND s.id = $2" + (
+        " FOR UPDATE OF s" if lock else ""
+    )
 
 
 async def get(
     session: AsyncSession, *, org_id: uuid.UUID, student_id: uuid.UUID, lock: bool = False
 ) -> Student | None:
     """The student (row-locked with `lock`, as the journeys that change it take it)."""
-    row = await driver_fetchrow(session, _GET_LOCKED if lock else _GET, org_id, student_id)
+    row = await driver_fetchrow(session, _get_sql(lock, ()), org_id, student_id)
     return None if row is None else loaded_from_driver(session, Student, row)
+
+
+async def lock_with(
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID,
+    student_id: uuid.UUID,
+    also: tuple[str, ...],
+    field: str = "studentId",
+) -> tuple[Student, tuple[Any, ...]]:
+    """`require(lock=True)`, and in the same round trip the values of the SQL expressions
+    `also` (other domains' scalar subqueries over `s`, the student's row): the journeys
+    that lock a student read what else they need with it."""
+    row = await driver_fetchrow(session, _get_sql(True, also), org_id, student_id)
+    if row is None:
+        raise ServiceError.single(field, "no such student", ErrorCode.NOT_FOUND)
+    return loaded_from_driver(session, Student, row), tuple(
+        row[f"also_{i}"] for i in range(len(also))
+    )
 
 
 async def require(

@@ -9,19 +9,19 @@ from datetime import UTC, datetime, timedelta
 from tests.conftest import GraphQLClient, Org, StatementCounter
 from tests.graphql.test_contract import LOG, upsert
 
-# Without clientId: student lock, policy, strike count (which also counts the later
-# negatives), insert, audit, its event (app.events), the risk inputs (one statement:
-# behaviour, IEP, diagnostics, attendance), the student UPDATE (risk and points), and the
-# payload's student. A clientId adds two lookups (before and under the lock) and the
-# savepoint around the insert (SAVEPOINT, RELEASE); its fingerprint is computed in Python and
-# written by the same INSERT. A negative backdated before a later one adds the restrike's
-# read of the window (and, for each later strike that changes, its UPDATE and audit row:
-# none here).
+# Without clientId: the student lock with the org's policy (one statement), the strike
+# count (which also counts the later negatives), insert, audit, its event (app.events), the
+# risk inputs (one statement: behaviour, IEP, diagnostics, attendance), the student UPDATE
+# (risk and points), and the payload's student. A clientId adds two lookups (before and
+# under the lock) and the savepoint around the insert (SAVEPOINT, RELEASE); its fingerprint
+# is computed in Python and written by the same INSERT. A negative backdated before a later
+# one adds the restrike's read of the window (and, for each later strike that changes, its
+# UPDATE and audit row: none here).
 EXPECTED = {
-    "without clientId": 9,
-    "with clientId": 13,
-    "occurredAt, nothing later": 9,
-    "occurredAt before a later negative": 10,
+    "without clientId": 8,
+    "with clientId": 12,
+    "occurredAt, nothing later": 8,
+    "occurredAt before a later negative": 9,
 }
 
 
