@@ -3,8 +3,9 @@
 The statements the API's journey runs for a negative incident when the risk history does not
 change (tests/graphql/test_incident_statements.py pins the count), in one asyncpg
 transaction: lock the student and read the policy (one statement), count the strike window,
-insert the incident, its audit row and its event, the risk inputs (the journey's own statement, app.risk.service
-.INPUTS: behaviour, IEP, diagnostics and attendance in one), and the student's update."""
+insert the incident, its audit row and its event, read the risk inputs (the journey's own
+statement, app.risk.service.INPUTS: behaviour, IEP, diagnostics and attendance in one), and
+update the student."""
 
 from __future__ import annotations
 
