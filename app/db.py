@@ -480,9 +480,14 @@ class Database:
                 log.exception("after-commit step %s failed", type(hook).__name__)
 
     async def settle(self) -> None:
-        """Wait for the after-commit steps of every transaction committed so far."""
+        """Wait for the after-commit steps of every transaction committed so far, and have
+        the steps that gather work over time (search indexing) do it now."""
         while self._after_commit_running:
             await asyncio.gather(*self._after_commit_running, return_exceptions=True)
+        for hook in self.after_commit:
+            settle = getattr(hook, "settle", None)
+            if settle is not None:
+                await settle()
 
     async def dispose(self) -> None:
         await self.settle()

@@ -4,6 +4,8 @@ by id, once the commit is through. Registered on the API's and the worker's Data
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,23 +27,43 @@ Enqueue = Callable[..., Awaitable[bool]]
 
 
 class IndexAfterCommit:
-    """One `index_students` job per org a commit wrote text of (under the commit's
-    transaction id: the same commit never queues twice). A job the queue cannot take is
-    left to the sweep."""
+    """One `index_students` job per org for the text its commits wrote, gathered over
+    `delay` seconds: a burst of logged incidents queues one job, not one per tap (arq's
+    enqueue is three round trips to Redis). The job's id is the org's latest transaction id
+    in the batch, so the same commit never queues twice. A job the queue cannot take, or a
+    batch lost with the process, is left to the sweep: the documents' staleness is read
+    from Postgres."""
 
-    def __init__(self, enqueue: Enqueue) -> None:
+    def __init__(self, enqueue: Enqueue, *, delay: float = 0.25) -> None:
         self.enqueue = enqueue
+        self.delay = delay
+        self._students: dict[uuid.UUID, set[uuid.UUID]] = {}
+        self._txid: dict[uuid.UUID, int] = {}
+        self._flush: asyncio.Task[None] | None = None
+        self._waiting = False
 
     async def __call__(self, info: dict[Any, Any]) -> None:
         written: list[Written] | None = info.get(WRITTEN)
         if not written:
             return
-        students: dict[uuid.UUID, set[uuid.UUID]] = {}
-        txid: dict[uuid.UUID, int] = {}
         for event in written:
             if event.topic in TEXT_TOPICS and event.student_id is not None:
-                students.setdefault(event.org_id, set()).add(event.student_id)
-                txid[event.org_id] = event.position.txid
+                self._students.setdefault(event.org_id, set()).add(event.student_id)
+                self._txid[event.org_id] = max(self._txid.get(event.org_id, 0), event.position.txid)
+        if self._students and (self._flush is None or self._flush.done()):
+            self._flush = asyncio.get_running_loop().create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        self._waiting = True
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self._waiting = False
+        await self._queue()
+
+    async def _queue(self) -> None:
+        students, self._students = self._students, {}
+        txid, self._txid = self._txid, {}
         for org_id, ids in students.items():
             await self.enqueue(
                 "index_students",
@@ -49,6 +71,16 @@ class IndexAfterCommit:
                 sorted(str(i) for i in ids),
                 job_id=f"search:{org_id}:{txid[org_id]}",
             )
+
+    async def settle(self) -> None:
+        """Queue what is gathered now (shutdown, tests), without waiting out the delay."""
+        flush, self._flush = self._flush, None
+        if flush is not None and not flush.done():
+            if self._waiting:  # still gathering: stop waiting (never cut off a queueing)
+                flush.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flush
+        await self._queue()
 
 
 def index_after_commit(db: Database, enqueue: Enqueue) -> None:

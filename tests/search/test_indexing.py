@@ -345,3 +345,36 @@ async def test_full_text_can_use_its_index_under_row_level_security(db: Database
             text("SELECT proleakproof FROM pg_proc WHERE proname = 'ts_match_vq'")
         )
     assert leakproof is True
+
+
+async def test_a_burst_of_commits_queues_one_indexing_job_per_org(
+    db: Database, servers: Servers
+) -> None:
+    """Gathered over the hook's delay: three taps for two students are one job naming both,
+    under the latest commit's transaction id; a later commit is a job of its own."""
+    from functools import partial
+
+    from app.queue import enqueue
+    from app.search.flows import IndexAfterCommit
+    from tests.factories import log, make_student
+
+    org = await make_org(db)
+    a, b = await make_student(db, org), await make_student(db, org)
+    queue = "test-index-burst:" + uuid.uuid4().hex
+    async with job_pool(servers.redis_url, queue) as pool:
+        hook = IndexAfterCommit(partial(enqueue, pool), delay=30)  # only settle() queues
+        db.after_commit.append(hook)
+        for sid in (a.id, b.id, a.id):
+            await log(db, org, sid)
+        assert await pool.zcard(queue) == 0  # still gathering
+        async with db.transaction(org.id) as session:
+            latest = (await session.execute(text("SELECT max(txid) FROM events"))).scalar_one()
+        await db.settle()
+        [job_id] = [k.decode() for k in await pool.zrange(queue, 0, -1)]
+        assert job_id == f"search:{org.id}:{latest}"
+        info = await Job(job_id, pool, _deserializer=json_loads).info()
+        assert info is not None and list(info.args) == [str(org.id), sorted([str(a.id), str(b.id)])]
+
+        await log(db, org, b.id)
+        await db.settle()
+        assert await pool.zcard(queue) == 2
