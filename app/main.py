@@ -241,8 +241,9 @@ def create_app(
             if tune_gc:
                 gc.unfreeze()
                 gc.set_threshold(*thresholds)
+            # The last commits' hints and jobs, before the broadcast (live) and Redis close.
+            await db.settle()
             await live.stop()
-            await db.settle()  # the last commits' hints and jobs, before Redis closes
             await services.queue.close()
             await services.redis.aclose()
             await db.dispose()

@@ -223,12 +223,18 @@ async def test_after_commit_steps_run_after_the_answer_and_settle_waits_for_them
     async def failing_step(info: dict[object, object]) -> None:
         raise RuntimeError("a step's failure is its own")
 
-    db.after_commit.extend([failing_step, slow_step])
-    async with db.transaction(org.id) as session:
-        session.info["written"] = 1
-    assert ran == []  # the transaction's caller did not wait for the steps
-    async with db.transaction(org.id):
-        pass  # nothing written: nothing to run
-    release.set()
-    await db.settle()
-    assert ran == [1]  # and one step failing did not keep the next from running
+    db.after_commit.extend([failing_step, slow_step])  # `db` is shared: taken off at the end
+    try:
+        async with db.transaction(org.id) as session:
+            session.info["written"] = 1
+        assert ran == []  # the transaction's caller did not wait for the steps
+        async with db.transaction(org.id):
+            pass  # nothing written: nothing to run
+        release.set()
+        await db.settle()
+        assert ran == [1]  # and one step failing did not keep the next from running
+    finally:
+        release.set()
+        await db.settle()
+        db.after_commit.remove(failing_step)
+        db.after_commit.remove(slow_step)

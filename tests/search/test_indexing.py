@@ -363,18 +363,23 @@ async def test_a_burst_of_commits_queues_one_indexing_job_per_org(
     queue = "test-index-burst:" + uuid.uuid4().hex
     async with job_pool(servers.redis_url, queue) as pool:
         hook = IndexAfterCommit(partial(enqueue, pool), delay=30)  # only settle() queues
-        db.after_commit.append(hook)
-        for sid in (a.id, b.id, a.id):
-            await log(db, org, sid)
-        assert await pool.zcard(queue) == 0  # still gathering
-        async with db.transaction(org.id) as session:
-            latest = (await session.execute(text("SELECT max(txid) FROM events"))).scalar_one()
-        await db.settle()
-        [job_id] = [k.decode() for k in await pool.zrange(queue, 0, -1)]
-        assert job_id == f"search:{org.id}:{latest}"
-        info = await Job(job_id, pool, _deserializer=json_loads).info()
-        assert info is not None and list(info.args) == [str(org.id), sorted([str(a.id), str(b.id)])]
+        db.after_commit.append(hook)  # `db` is shared: the hook is taken off at the end
+        try:
+            for sid in (a.id, b.id, a.id):
+                await log(db, org, sid)
+            assert await pool.zcard(queue) == 0  # still gathering
+            async with db.transaction(org.id) as session:
+                latest = (await session.execute(text("SELECT max(txid) FROM events"))).scalar_one()
+            await db.settle()
+            [job_id] = [k.decode() for k in await pool.zrange(queue, 0, -1)]
+            assert job_id == f"search:{org.id}:{latest}"
+            info = await Job(job_id, pool, _deserializer=json_loads).info()
+            assert info is not None
+            assert list(info.args) == [str(org.id), sorted([str(a.id), str(b.id)])]
 
-        await log(db, org, b.id)
-        await db.settle()
-        assert await pool.zcard(queue) == 2
+            await log(db, org, b.id)
+            await db.settle()
+            assert await pool.zcard(queue) == 2
+        finally:
+            await db.settle()
+            db.after_commit.remove(hook)
