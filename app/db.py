@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -39,7 +39,7 @@ from sqlalchemy.orm import (
     make_transient_to_detached,
     mapped_column,
 )
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.pool import NullPool
 
@@ -546,7 +546,10 @@ def loaded_from_driver(session: AsyncSession, model: type[_T], record: asyncpg.R
         for name, value in values.items():
             set_committed_value(held, name, value)
         return held
-    instance = model(**values)
+    # As the ORM's own loading does: the values go straight into the instance's state, not
+    # through the constructor's attribute events (half the cost).
+    instance = cast(_T, inspect(model).class_manager.new_instance())
+    instance_state(instance).dict.update(values)
     make_transient_to_detached(instance)
     session.add(instance)
     return instance
