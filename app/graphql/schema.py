@@ -37,6 +37,7 @@ from app.graphql.events.execution import SharedEventExecution
 from app.graphql.events.schema import Subscription
 from app.graphql.events.trend import DashboardQueries
 from app.graphql.exports.schema import ExportQueries
+from app.graphql.fast_mutations import AdmitMutations
 from app.graphql.iep.dataloaders import IepGoalByIdLoader, IepProbeByIdLoader
 from app.graphql.iep.schema import IepMutations
 from app.graphql.iep.types import IepGoal, IepProbe
@@ -222,6 +223,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             # After the door: only operations the resolver path would run get compiled.
             *([CompiledReads] if settings.compiled_reads else []),
             RequestLogging,
+            # A mutation run cleanly is answered next time without Strawberry (the view).
+            AdmitMutations,
         ],
     )
 

@@ -44,6 +44,7 @@ from app.graphql.compiled.extension import encode_response
 from app.graphql.compiled.http import FastReads, is_json_post
 from app.graphql.context import Context
 from app.graphql.events.encoding import message_text
+from app.graphql.fast_mutations import FastMutations
 from app.graphql.permissions import IMPORTERS
 from app.graphql.sockets import LegacyWSHandler, TransportWSHandler, bounded_messages
 from app.logs import current_request
@@ -260,6 +261,21 @@ class GraphQLView(GraphQL[Context, None]):
             if settings.compiled_reads and isinstance(schema, strawberry.Schema)
             else None
         )
+        self.fast_mutations = (
+            FastMutations(
+                schema,
+                Context(
+                    db=db,
+                    settings=settings,
+                    principal=None,
+                    rate_limiter=rate_limiter,
+                    live=live,
+                    queue=queue,
+                ),
+            )
+            if isinstance(schema, strawberry.Schema)
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -275,10 +291,15 @@ class GraphQLView(GraphQL[Context, None]):
         media_type = response_media_type(request.headers.get("accept"))
         response: Response | None = None
         try:
-            if self.fast_reads is not None and is_json_post(request):
+            if (self.fast_reads or self.fast_mutations) and is_json_post(request):
                 principal = await self.authorize(request)
                 request.state.principal = principal
-                response = await self.fast_reads.answer(request, principal, media_type)
+                if self.fast_reads is not None:
+                    response = await self.fast_reads.answer(request, principal, media_type)
+                if response is None and self.fast_mutations is not None:
+                    response = await self.fast_mutations.answer(
+                        request, principal, media_type, self.encode_json
+                    )
             elif _is_multipart(request):
                 response = await self._upload(request, media_type)
             if response is None:

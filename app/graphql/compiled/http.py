@@ -41,7 +41,7 @@ def is_json_post(request: Request) -> bool:
     return content_type.partition(";")[0].strip().lower() == "application/json"
 
 
-def _operation(body: bytes) -> tuple[str, str | None, dict[str, Any] | None] | None:
+def request_operation(body: bytes) -> tuple[str, str | None, dict[str, Any] | None] | None:
     """(query, operationName, variables) of a plain JSON request body, None for anything
     else (Strawberry judges it)."""
     try:
@@ -75,7 +75,7 @@ class FastReads:
     ) -> Response | None:
         if not self.cache.admitted or resolver_path_forced():
             return None
-        operation = _operation(await request.body())
+        operation = request_operation(await request.body())
         if operation is None:
             return None
         query, name, variables = operation
