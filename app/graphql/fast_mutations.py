@@ -37,7 +37,6 @@ from app.auth.principal import Principal
 from app.graphql.compiled.cache import LRU, PreparedDocument, document_hash
 from app.graphql.compiled.http import request_operation
 from app.graphql.context import Context
-from app.graphql.door import cost_refusal
 from app.logs import current_request
 from app.orgs.models import Role
 
@@ -131,17 +130,7 @@ class FastMutations:
         if not isinstance(coerced, VariableValues):
             return None  # Strawberry answers the variables' errors
         settings = self.context.settings
-        if (
-            cost_refusal(
-                graphql_schema,
-                definition,
-                prepared.fragment_definitions,
-                variables or {},
-                max_cost=settings.max_query_cost,
-                max_page_size=settings.max_page_size,
-            )
-            is not None
-        ):
+        if prepared.over_cost(graphql_schema, definition, variables, settings):
             return None
         context = Context(
             db=self.context.db,

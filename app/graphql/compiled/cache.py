@@ -33,6 +33,7 @@ from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
     GraphQLError,
+    GraphQLSchema,
     OperationDefinitionNode,
     VariableNode,
     Visitor,
@@ -41,6 +42,8 @@ from graphql import (
     visit,
 )
 from graphql.execution.collect_fields import FragmentDetails
+
+from app.config import Settings
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -99,6 +102,29 @@ class PreparedDocument:
     @cached_property
     def fragment_definitions(self) -> dict[str, FragmentDefinitionNode]:
         return {name: details.definition for name, details in self.fragments.items()}
+
+    def over_cost(
+        self,
+        schema: GraphQLSchema,
+        operation: OperationDefinitionNode,
+        variables: dict[str, Any] | None,
+        settings: Settings,
+    ) -> bool:
+        """Whether the door would refuse `operation` with these variables for its cost: the
+        check Strawberry's DoorChecks runs, for the fast lanes that run without it."""
+        from app.graphql.door import cost_refusal
+
+        return (
+            cost_refusal(
+                schema,
+                operation,
+                self.fragment_definitions,
+                variables or {},
+                max_cost=settings.max_query_cost,
+                max_page_size=settings.max_page_size,
+            )
+            is not None
+        )
 
     @classmethod
     def of(cls, digest: str, document: DocumentNode) -> PreparedDocument:

@@ -28,7 +28,6 @@ from app.graphql.compiled.plan import (
     object_sites,
 )
 from app.graphql.compiled.planner import OperationPlan, Planner
-from app.graphql.door import cost_refusal
 
 
 @dataclass(frozen=True)
@@ -267,15 +266,9 @@ async def _run(
         return None
     if whole and (
         compiled.fallback
-        or cost_refusal(
-            cache.schema._schema,
-            prepared_document.operations[operation_name],
-            prepared_document.fragment_definitions,
-            variables or {},
-            max_cost=settings.max_query_cost,
-            max_page_size=settings.max_page_size,
+        or prepared_document.over_cost(
+            cache.schema._schema, prepared_document.operations[operation_name], variables, settings
         )
-        is not None
     ):
         return None
     statement = compiled.statement
