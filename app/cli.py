@@ -113,6 +113,17 @@ async def _with_db(
         await db.dispose()
 
 
+def _on_database(settings: Settings, data_dir: Path, work: Callable[[Database], Awaitable[T]]) -> T:
+    """A command's `work` on the database of the servers it uses (the environment's, else the
+    embedded ones, migrated on the spot), stopping what it started here."""
+    runtime = _runtime(settings, data_dir)
+    try:
+        _require_schema(runtime)
+        return asyncio.run(_with_db(runtime, settings, work))
+    finally:
+        runtime.close()
+
+
 def _token(secret: str, org: str, role: Role, sub: str, hours: float) -> str:
     from app.auth.tokens import issue
 
@@ -248,13 +259,8 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     if not args.demo:
         print("Nothing to seed: pass --demo.", file=sys.stderr)
         return 2
-    runtime = _runtime(settings, args.data_dir)
-    try:
-        _require_schema(runtime)
-        created = asyncio.run(_with_db(runtime, settings, lambda db: seed_demo(db, slug=args.org)))
-        print("Seeded the demo school." if created else f"Org {args.org!r} exists; left as is.")
-    finally:
-        runtime.close()
+    created = _on_database(settings, args.data_dir, lambda db: seed_demo(db, slug=args.org))
+    print("Seeded the demo school." if created else f"Org {args.org!r} exists; left as is.")
     return 0
 
 
@@ -262,39 +268,27 @@ def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
     from app.core.errors import ServiceError
     from app.orgs import service
 
-    runtime = _runtime(settings, args.data_dir)
-
     async def create(db: Database) -> Org:
         async with db.admin_transaction() as session:
             return await service.create_org(session, slug=args.slug, name=args.name or args.slug)
 
     try:
-        _require_schema(runtime)
-        org = asyncio.run(_with_db(runtime, settings, create))
-        print(f"Created org {org.slug} ({org.id}).")
+        org = _on_database(settings, args.data_dir, create)
     except ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    finally:
-        runtime.close()
+    print(f"Created org {org.slug} ({org.id}).")
     return 0
 
 
 def cmd_risk_recompute(args: argparse.Namespace, settings: Settings) -> int:
     from app.risk import scheduled
 
-    runtime = _runtime(settings, args.data_dir)
-    try:
-        _require_schema(runtime)
-        results = asyncio.run(
-            _with_db(
-                runtime,
-                settings,
-                lambda db: scheduled.sweep(db, org_slug=args.org, everyone=True),
-            )
-        )
-    finally:
-        runtime.close()
+    results = _on_database(
+        settings,
+        args.data_dir,
+        lambda db: scheduled.sweep(db, org_slug=args.org, everyone=True),
+    )
     if args.org and not results:
         print(f"error: no organisation {args.org!r}", file=sys.stderr)
         return 1
@@ -343,12 +337,7 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
                 done.append((slug, result))
         return done
 
-    runtime = _runtime(settings, args.data_dir)
-    try:
-        _require_schema(runtime)
-        results = asyncio.run(_with_db(runtime, settings, reindex))
-    finally:
-        runtime.close()
+    results = _on_database(settings, args.data_dir, reindex)
     if args.org and not results:
         print(f"error: no organisation {args.org!r}", file=sys.stderr)
         return 1
@@ -377,12 +366,7 @@ def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
             out.append((slug, dues))
         return out
 
-    runtime = _runtime(settings, args.data_dir)
-    try:
-        _require_schema(runtime)
-        results = asyncio.run(_with_db(runtime, settings, run))
-    finally:
-        runtime.close()
+    results = _on_database(settings, args.data_dir, run)
     if args.org and not results:
         print(f"error: no organisation {args.org!r}", file=sys.stderr)
         return 1
@@ -477,12 +461,7 @@ def cmd_iep_report(args: argparse.Namespace, settings: Settings) -> int:
         shutil.copyfile(files.disk_path(settings, made.path), target)
         return made.name, target
 
-    runtime = _runtime(settings, args.data_dir)
-    try:
-        _require_schema(runtime)
-        result = asyncio.run(_with_db(runtime, settings, run))
-    finally:
-        runtime.close()
+    result = _on_database(settings, args.data_dir, run)
     if isinstance(result, str):
         print(f"error: {result}", file=sys.stderr)
         return 1
