@@ -356,16 +356,20 @@ class Database:
             ),
         )
 
-    def _scope(self, org_id: uuid.UUID | None, *, read_only: bool) -> str:
+    def _scope(
+        self, org_id: uuid.UUID | None, *, read_only: bool, generic_plans: bool = False
+    ) -> str:
         """BEGIN, the role (RLS), the org and the statement timeout, all local to the
         transaction, in one simple-protocol message: one round trip. The values are ours (a
         UUID, the configured role, a number), quoted as literals: such a message takes no
-        parameters."""
+        parameters. With `generic_plans`, the transaction's prepared statements run on their
+        generic plans (see `transaction`)."""
+        plans = ", set_config('plan_cache_mode', 'force_generic_plan', true)"
         return (
             f"BEGIN{' READ ONLY' if read_only else ''}; SELECT set_config('role', "
             f"{_literal(self.app_role)}, true), set_config('app.org_id', "
             f"{_literal(str(org_id) if org_id else '')}, true), set_config('statement_timeout', "
-            f"{_literal(self.statement_timeout)}, true)"
+            f"{_literal(self.statement_timeout)}, true){plans if generic_plans else ''}"
         )
 
     async def read(
@@ -408,12 +412,25 @@ class Database:
         return session
 
     @asynccontextmanager
-    async def transaction(self, org_id: uuid.UUID | None) -> AsyncIterator[AsyncSession]:
+    async def transaction(
+        self, org_id: uuid.UUID | None, *, generic_plans: bool = False
+    ) -> AsyncIterator[AsyncSession]:
         """One transaction as the application role, seeing only `org_id`'s rows.
 
         Commits when the block ends normally, rolls back on an exception.
+
+        `generic_plans` is for the journeys that write one thing at a time (a mutation, a
+        webhook): their statements are planned once per connection, not at every run.
+        Postgres's default keeps re-planning a prepared statement whose generic plan looks
+        dearer than its custom ones, and every statement that takes its rows as an array
+        (`unnest($1)`, estimated at 100 rows when the array is not known) looks so: the
+        incident journey's event insert spent 0.8 ms of its 1 ms planning, its risk
+        statements 0.4 ms. Their plans do not depend on the values (ids, one student's
+        window), so nothing is lost. Reads and reports, whose filters and date ranges do
+        choose plans, keep the default.
         """
-        async with self._explicit(self._scope(org_id, read_only=False)) as session:
+        scope = self._scope(org_id, read_only=False, generic_plans=generic_plans)
+        async with self._explicit(scope) as session:
             yield session
         await self._committed(session)
 

@@ -5,7 +5,8 @@ change (tests/graphql/test_incident_statements.py pins the count), in one asyncp
 transaction: lock the student and read the policy (one statement), count the strike window,
 insert the incident, its audit row and its event, read the risk inputs (the journey's own
 statement, app.risk.service.INPUTS: behaviour, IEP, diagnostics and attendance in one), and
-update the student."""
+update the student. Its statements run on their generic plans, as the API's journey does
+(Database.transaction's `generic_plans`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import asyncpg
 from app.risk.service import INPUTS
 from bench.floors import SCOPE
 
+# The read floors' scope, and the journeys' plan mode.
+WRITE_SCOPE = SCOPE + ", set_config('plan_cache_mode', 'force_generic_plan', true)"
 RAW_STATEMENTS = {
     "lock": "SELECT id, house_points, (SELECT settings::text FROM orgs WHERE id = $2) "
     "FROM students WHERE id = $1 FOR UPDATE",
@@ -39,7 +42,7 @@ RAW_STATEMENTS = {
 async def raw_log_incident(conn: asyncpg.Connection, org_id: uuid.UUID, sid: uuid.UUID) -> int:
     """One logIncident by hand, inside the caller's transaction; its strike level."""
     q = RAW_STATEMENTS
-    await conn.execute(SCOPE, str(org_id))
+    await conn.execute(WRITE_SCOPE, str(org_id))
     await conn.fetchrow(q["lock"], sid, org_id)
     prior = await conn.fetchval(q["strike"], org_id, sid)
     strike = min(prior // 2 + 1, 3)

@@ -28,7 +28,7 @@ async def in_transaction(
     """Commit `work` as a whole, or roll it all back and answer with the user errors."""
     actor = info.context.actor
     try:
-        async with info.context.db.transaction(actor.org_id) as session:
+        async with info.context.db.transaction(actor.org_id, generic_plans=True) as session:
             return await work(session, actor)
     except ServiceError as exc:
         return Refused(user_errors(exc.errors))

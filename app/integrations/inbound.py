@@ -224,7 +224,7 @@ async def _accept(
     db: Database, actor: Principal, source: WebhookSource, webhook_id: str, payload: Any
 ) -> Answer:
     try:
-        async with db.transaction(source.org_id) as session:
+        async with db.transaction(source.org_id, generic_plans=True) as session:
             incident_id = await _log(session, actor, source, webhook_id, payload)
             session.add(
                 InboundWebhook(
