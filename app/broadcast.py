@@ -245,6 +245,7 @@ class PostgresHints(_Listening):
         self._names: dict[str, str] = {}  # Postgres channel -> ours
         self._conn: asyncpg.Connection | None = None
         self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()  # concurrent first publishes open one pool
         self._lost: asyncio.Event = asyncio.Event()
 
     def _on_notify(self, _conn: Any, _pid: int, pg_channel: str, payload: object) -> None:
@@ -302,13 +303,19 @@ class PostgresHints(_Listening):
     async def publish(self, channel: str, message: Any) -> None:
         if not self.connected:
             raise ConnectionError("broadcast database unreachable")
-        if self._pool is None:
-            self._pool = await asyncpg.create_pool(
-                self.dsn, min_size=1, max_size=2, timeout=self.timeout
-            )
-        await self._pool.execute(
+        pool = self._pool or await self._open_pool()
+        await pool.execute(
             "SELECT pg_notify($1, $2)", _pg_channel(channel), str(message), timeout=self.timeout
         )
+
+    async def _open_pool(self) -> asyncpg.Pool:
+        # After-commit steps publish from tasks of their own: the first ones arrive together.
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self.dsn, min_size=1, max_size=2, timeout=self.timeout
+                )
+            return self._pool
 
     async def publish_many(self, messages: Sequence[tuple[str, str]]) -> None:
         """Every (channel, message) in one statement."""
@@ -325,8 +332,9 @@ class PostgresHints(_Listening):
 
     async def disconnect(self) -> None:
         await super().disconnect()
-        if self._pool is not None:
-            await self._pool.close()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
 
 
 class MemoryHints(MemoryBackend):

@@ -65,20 +65,26 @@ class JobQueue:
         self.url = url
         self.timeout = timeout
         self.pool: ArqRedis | None = None
+        # After-commit steps enqueue from tasks of their own: after a start-up without
+        # Redis, the first ones arrive together and must open one pool, not one each.
+        self._connecting = asyncio.Lock()
 
     async def start(self) -> None:
-        try:
-            async with asyncio.timeout(self.timeout):
-                self.pool = await connect(self.url)
-        except Exception as exc:
-            log.warning(
-                "queue unreachable (%s); sweeps will run what is queued", type(exc).__name__
-            )
+        async with self._connecting:
+            if self.pool is not None:
+                return
+            try:
+                async with asyncio.timeout(self.timeout):
+                    self.pool = await connect(self.url)
+            except Exception as exc:
+                log.warning(
+                    "queue unreachable (%s); sweeps will run what is queued", type(exc).__name__
+                )
 
     async def close(self) -> None:
-        if self.pool is not None:
-            await self.pool.aclose()
-            self.pool = None
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            await pool.aclose()
 
     async def enqueue(self, function: str, *args: Any, job_id: str) -> bool:
         if self.pool is None:

@@ -213,3 +213,27 @@ async def test_a_channel_subscribed_while_the_listener_reconnects_is_listened_to
         assert event.message == "hello"
     finally:
         await backend.disconnect()
+
+
+async def test_concurrent_first_publishes_open_one_pool_and_disconnect_closes_it(
+    servers: Servers,
+) -> None:
+    # Commits' hints are published by tasks of their own (Database._committed): the first
+    # ones after start-up arrive together. Each used to open a publish pool, the last one
+    # kept: the others' connections were never closed.
+    name = "hints-pool-test"
+    backend = PostgresHints(f"{_postgres_url(servers)}?application_name={name}", timeout=5.0)
+    admin = await asyncpg.connect(_postgres_url(servers))
+    try:
+        await backend.connect()
+        assert await backend.wait_connected(WAIT)
+        await asyncio.gather(*(backend.publish(f"c{i}", "m") for i in range(8)))
+        await backend.disconnect()
+        count = "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1"
+        for _ in range(200):  # a closed connection's backend takes a moment to exit
+            if await admin.fetchval(count, name) == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert await admin.fetchval(count, name) == 0
+    finally:
+        await admin.close()
