@@ -39,11 +39,12 @@ async def _plans_made(session: AsyncSession) -> tuple[int, int]:
     return int(generic), int(custom)
 
 
-async def _journeys(db: Database, org: Org, *, generic_plans: bool) -> tuple[int, int]:
-    """Six negatives logged in one transaction (one connection): the plans they made."""
+async def _journeys(db: Database, org: Org) -> tuple[int, int]:
+    """Six negatives logged in one transaction on generic plans (one connection): the plans
+    they made."""
     student = await make_student(db, org)
     data = incidents.IncidentData(student_id=student.id, kind=IncidentKind.NEGATIVE, category="x")
-    async with db.transaction(org.id, generic_plans=generic_plans) as session:
+    async with db.transaction(org.id, generic_plans=True) as session:
         generic_before, custom_before = await _plans_made(session)
         for _ in range(6):
             await flows.log_incident(session, actor=org.principal(), data=data)
@@ -52,17 +53,12 @@ async def _journeys(db: Database, org: Org, *, generic_plans: bool) -> tuple[int
 
 
 async def test_the_journeys_statements_run_on_their_generic_plans(db: Database, org: Org) -> None:
-    generic, custom = await _journeys(db, org, generic_plans=True)
-    # Each of the three runs at least once per journey, never re-planned.
+    generic, custom = await _journeys(db, org)
+    # Each of the three runs at least once per journey, never re-planned. (On Postgres's
+    # default, how many runs re-plan depends on the connection's history of each statement:
+    # on the demo school, every one of them did.)
     assert custom == 0
     assert generic >= 3 * 6
-
-
-async def test_by_default_postgres_replans_them_at_every_run(db: Database, org: Org) -> None:
-    # Why the journeys ask for generic plans: without, none of the six runs reuses a plan.
-    generic, custom = await _journeys(db, org, generic_plans=False)
-    assert custom >= 2 * 6  # the event insert and the risk inputs, at the least
-    assert custom > generic
 
 
 async def test_mutations_ask_for_generic_plans_and_reads_do_not(
