@@ -40,6 +40,7 @@ class RequestEntry:
     error_codes: list[str] = field(default_factory=list)
     read_path: str | None = None  # compiled, resolved or mixed (app.graphql.compiled)
     plan_cached: bool | None = None
+    write_path: str | None = None  # a mutation's: lane or strawberry (app.graphql.fast_mutations)
 
 
 _current: ContextVar[RequestEntry | None] = ContextVar("schoolgraph_request", default=None)
@@ -207,6 +208,7 @@ def _fields(entry: RequestEntry, status: int, seconds: float) -> dict[str, Any]:
         "error_codes": entry.error_codes,
         "read_path": entry.read_path,
         "plan_cached": entry.plan_cached,
+        "write_path": entry.write_path,
     }
 
 

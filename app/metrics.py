@@ -19,6 +19,12 @@ READS = Counter(
     "whether the compiled plan came from the cache",
     ["path", "plan_cached"],
 )
+WRITES = Counter(
+    "schoolgraph_graphql_mutations_total",
+    "GraphQL mutations by the path that ran them: the mutation lane (a document Strawberry "
+    "has run cleanly for the role) or Strawberry",
+    ["path"],
+)
 INCIDENTS_LOGGED = Counter(
     "schoolgraph_incidents_logged_total", "Incidents logged (idempotent resends excluded)", ["kind"]
 )

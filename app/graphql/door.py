@@ -19,7 +19,7 @@ from strawberry.extensions import SchemaExtension
 
 from app.graphql.cost import expanded_size, operation_cost
 from app.logs import RequestEntry, current_request
-from app.metrics import READS
+from app.metrics import READS, WRITES
 
 
 def _refuse(message: str, **extensions: Any) -> ExecutionResult:
@@ -117,7 +117,8 @@ def _too_large(document: DocumentNode) -> bool:
 
 class RequestLogging(SchemaExtension):
     """Names the operation on the request's log line, and counts which read path answered
-    a query (app.graphql.compiled sets it; a query it did not take was resolved)."""
+    a query (app.graphql.compiled sets it; a query it did not take was resolved) and which
+    path ran a mutation (here: Strawberry; the lane counts its own)."""
 
     def on_execute(self) -> Iterator[None]:
         entry = current_request()
@@ -128,6 +129,8 @@ class RequestLogging(SchemaExtension):
         yield
         if entry is not None and entry.operation_type == "query":
             count_read(entry)
+        elif entry is not None and entry.operation_type == "mutation":
+            count_write(entry, "strawberry")
 
 
 def count_read(entry: RequestEntry) -> None:
@@ -135,3 +138,9 @@ def count_read(entry: RequestEntry) -> None:
     entry.read_path = entry.read_path or "resolved"
     cached = "n/a" if entry.plan_cached is None else str(entry.plan_cached).lower()
     READS.labels(entry.read_path, cached).inc()
+
+
+def count_write(entry: RequestEntry, path: str) -> None:
+    """Names and counts the path that ran a mutation: `lane` or `strawberry`."""
+    entry.write_path = path
+    WRITES.labels(path).inc()

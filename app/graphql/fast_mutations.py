@@ -37,6 +37,7 @@ from app.auth.principal import Principal
 from app.graphql.compiled.cache import LRU, PreparedDocument, document_hash
 from app.graphql.compiled.http import request_operation
 from app.graphql.context import Context
+from app.graphql.door import count_write
 from app.logs import current_request
 from app.orgs.models import Role
 
@@ -145,6 +146,7 @@ class FastMutations:
         if entry is not None:
             entry.operation = definition.name.value if definition.name else None
             entry.operation_type = "mutation"
+            count_write(entry, "lane")
         result = await await_maybe(
             execute(
                 graphql_schema,

@@ -7,6 +7,7 @@ the rows each run made are set aside."""
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Iterator
@@ -163,3 +164,29 @@ async def test_the_lane_is_per_role_and_refuses_what_strawberry_must_answer(
     with strawberry_refused(schema, monkeypatch):
         again = await gql(UPDATE, update, token=org.token(Role.TEACHER))
     _same(teacher, again)
+
+
+def _mutations_metric(text: str, path: str) -> float:
+    prefix = f'schoolgraph_graphql_mutations_total{{path="{path}"}}'
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_the_path_that_ran_a_mutation_is_logged_and_counted(
+    app: Any, gql: GraphQLClient, org: Org, captured_log: io.StringIO
+) -> None:
+    mutation_lane(app_schema(app)).admitted.items.clear()
+    sid = await upsert(gql, org, "FL-LOG")
+    before = (await gql.http.get("/metrics")).text
+    named = LOG.replace("mutation(", "mutation PathLogged(", 1)
+    item = {"input": {"studentId": sid, "kind": "POSITIVE", "category": "kind"}}
+    for _ in range(2):  # Strawberry runs it and admits it; then the lane
+        assert (await gql(named, item, token=org.token()))["data"]["logIncident"]["errors"] == []
+    lines = [ln for ln in captured_log.getvalue().splitlines() if "operation=PathLogged" in ln]
+    assert len(lines) == 2, lines
+    assert "write_path=strawberry" in lines[0] and "write_path=lane" in lines[1], lines
+    after = (await gql.http.get("/metrics")).text
+    for path in ("strawberry", "lane"):
+        assert _mutations_metric(after, path) >= _mutations_metric(before, path) + 1, path
