@@ -10,6 +10,9 @@ thresholds; the figures are ratios against floors measured in the same run.
   transaction behind a bare route.
 - `serve --workers 1` and `--workers 2` for reads and writes.
 - `--peers` (`make bench-peers`): PostGraphile 5 on the same database and class view.
+- The class view's targets head to head: the compiled path, the one-statement floor (and
+  PostGraphile 5 with `--peers`) all up at once, measured in turn over three rounds; the
+  medians, and the median of each round's ratios (`summary.class_view_head_to_head`).
 - The SQL statements each request runs (in-process, counted).
 - Live fan-out (bench.fanout): 1,000 + 200 WebSocket subscribers while logIncident streams
   in, beside a raw broadcaster round trip; `python -m bench.fanout` runs it alone.
@@ -28,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import statistics
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -97,6 +101,48 @@ async def measure(
 
 def ratio(a: dict[str, Any], b: dict[str, Any], key: str = "throughput_rps") -> float:
     return round(a[key] / b[key], 2) if b[key] else float("nan")
+
+
+HEAD_TO_HEAD_ROUNDS = 3
+Contender = tuple[str, list[str], dict[str, str]]  # url, bodies, headers
+
+
+async def head_to_head(
+    contenders: dict[str, Contender], versus: str, connections: tuple[int, ...]
+) -> dict[str, Any]:
+    """The contenders measured in turn, round after round (A B C, A B C, ...), every server
+    up at once: what drifts over a run on a shared machine (autovacuum, a neighbour's load)
+    falls on all of them alike, where one measurement each, minutes apart, can put it on one.
+    Per connection count: each contender's median req/s and p50, and the median over rounds
+    of each one's throughput over `versus`'s in the same round."""
+    runs: dict[str, dict[int, list[dict[str, Any]]]] = {
+        name: {n: [] for n in connections} for name in contenders
+    }
+    for _ in range(HEAD_TO_HEAD_ROUNDS):
+        for n in connections:
+            for name, (url, bodies, headers) in contenders.items():
+                figures = await asyncio.to_thread(load.run, url, bodies, headers, n, SECONDS)
+                runs[name][n].append(figures)
+    out: dict[str, Any] = {"rounds": HEAD_TO_HEAD_ROUNDS}
+    for n in connections:
+        mine = runs[versus][n]
+        out[f"c{n}"] = {
+            "median_req_s": {
+                name: statistics.median(r["throughput_rps"] for r in runs[name][n])
+                for name in contenders
+            },
+            "median_p50_ms": {
+                name: statistics.median(r["p50_ms"] for r in runs[name][n]) for name in contenders
+            },
+            f"median_ratio_over_{versus}": {
+                name: statistics.median(
+                    ratio(theirs, ours) for theirs, ours in zip(runs[name][n], mine, strict=True)
+                )
+                for name in contenders
+                if name != versus
+            },
+        }
+    return out
 
 
 @asynccontextmanager
@@ -232,6 +278,17 @@ async def main(peers: bool) -> None:
             peer: dict[str, Any] = {}
             if peers:
                 peer = await postgraphile(demo, port + 1, reference["class_view"])
+            # The class view's targets, measured head to head (see head_to_head).
+            class_body = json.dumps({"org": org, "cls": CLASS})
+            contenders: dict[str, Contender] = {
+                "floor_one_json_statement": (f"{raw.url}/sql/class", [class_body], {}),
+            }
+            async with contestants(demo, port + 3, port + 1, peers) as (api, graphile):
+                contenders["compiled"] = (f"{api.url}/graphql", [reads["class_view"]], auth)
+                if graphile is not None:
+                    body = _body(peers_module().POSTGRAPHILE_CLASS_VIEW, {"cls": CLASS})
+                    contenders["postgraphile5"] = (graphile, [body], {})
+                versus = await head_to_head(contenders, "compiled", READ_CONNECTIONS)
             # Writes last: they change what the reads answer.
             writes["raw_asyncpg"] = await measure(
                 f"{raw.url}/write/log-incident", raw_logs, {}, WRITE_CONNECTIONS
@@ -252,7 +309,7 @@ async def main(peers: bool) -> None:
         iep = await iep_reports.run(demo)
 
         one = compiled["workers_1"]
-        summary: dict[str, Any] = {}
+        summary: dict[str, Any] = {"class_view_head_to_head": versus}
         for n in READ_CONNECTIONS:
             c = f"c{n}"
             summary[f"class_view_{c}"] = {
@@ -357,11 +414,33 @@ async def main(peers: bool) -> None:
         print(json.dumps(results, indent=2))
 
 
+def peers_module() -> Any:
+    from bench import peers
+
+    return peers
+
+
+@asynccontextmanager
+async def contestants(
+    demo: Demo, api_port: int, graphile_port: int, with_peer: bool
+) -> AsyncIterator[tuple[Server, str | None]]:
+    """The compiled API (one worker) and, with `with_peer`, PostGraphile 5 with RLS, both up."""
+    async with api_server(demo, api_port, compiled=True, workers=1) as api:
+        if not with_peer:
+            yield api, None
+            return
+        peers = peers_module()
+        process = await peers.start_postgraphile(demo.dsn, str(demo.org.id), graphile_port)
+        try:
+            yield api, f"http://127.0.0.1:{graphile_port}/graphql"
+        finally:
+            await peers.stop(process)
+
+
 async def postgraphile(demo: Demo, port: int, reference: Any) -> dict[str, Any]:
     """PostGraphile 5 on the class view: as we serve it (role and org per request, RLS on),
     and without RLS (its statement alone, as the database owner)."""
-    from bench import peers
-
+    peers = peers_module()
     peers.ensure_installed()
     figures: dict[str, Any] = {}
     for name, rls in (("rls", True), ("no_rls", False)):
