@@ -40,7 +40,7 @@ class IndexAfterCommit:
         self._students: dict[uuid.UUID, set[uuid.UUID]] = {}
         self._txid: dict[uuid.UUID, int] = {}
         self._flush: asyncio.Task[None] | None = None
-        self._waiting = False
+        self._now = asyncio.Event()  # set by settle: stop gathering, queue what is there
 
     async def __call__(self, info: dict[Any, Any]) -> None:
         written: list[Written] | None = info.get(WRITTEN)
@@ -54,12 +54,12 @@ class IndexAfterCommit:
             self._flush = asyncio.get_running_loop().create_task(self._flush_later())
 
     async def _flush_later(self) -> None:
-        self._waiting = True
-        try:
-            await asyncio.sleep(self.delay)
-        finally:
-            self._waiting = False
-        await self._queue()
+        # Until nothing is left: text written while a batch was being queued (this task not
+        # yet done, so no commit started another) is the next batch.
+        while self._students:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._now.wait(), self.delay)
+            await self._queue()
 
     async def _queue(self) -> None:
         students, self._students = self._students, {}
@@ -74,13 +74,13 @@ class IndexAfterCommit:
 
     async def settle(self) -> None:
         """Queue what is gathered now (shutdown, tests), without waiting out the delay."""
-        flush, self._flush = self._flush, None
-        if flush is not None and not flush.done():
-            if self._waiting:  # still gathering: stop waiting (never cut off a queueing)
-                flush.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flush
-        await self._queue()
+        self._now.set()
+        try:
+            if self._flush is not None:
+                await self._flush
+            await self._queue()
+        finally:
+            self._now.clear()
 
 
 def index_after_commit(db: Database, enqueue: Enqueue) -> None:

@@ -4,6 +4,7 @@ sees what: tenancy, and aides never seeing support or intervention notes."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -381,5 +382,46 @@ async def test_a_burst_of_commits_queues_one_indexing_job_per_org(
             await db.settle()
             assert await pool.zcard(queue) == 2
         finally:
+            await db.settle()
+            db.after_commit.remove(hook)
+
+
+async def test_commits_while_a_batch_is_being_queued_are_queued_after_it(
+    db: Database, servers: Servers
+) -> None:
+    """Text written while the hook is handing a batch to the queue is queued once that is
+    done, without waiting for another commit to come along (or for the sweep)."""
+
+    from app.queue import enqueue
+    from app.search.flows import IndexAfterCommit
+    from tests.factories import log, make_student
+
+    org = await make_org(db)
+    a, b = await make_student(db, org), await make_student(db, org)
+    queue = "test-index-during:" + uuid.uuid4().hex
+    async with job_pool(servers.redis_url, queue) as pool:
+        entered, release = asyncio.Event(), asyncio.Event()
+
+        async def slow_first_enqueue(*args: Any, **kwargs: Any) -> bool:
+            if not entered.is_set():
+                entered.set()
+                await release.wait()
+            return await enqueue(pool, *args, **kwargs)
+
+        hook = IndexAfterCommit(slow_first_enqueue, delay=0.05)
+        db.after_commit.append(hook)  # `db` is shared: the hook is taken off at the end
+        try:
+            await log(db, org, a.id)
+            await asyncio.wait_for(entered.wait(), 5)  # the first batch is being queued
+            await log(db, org, b.id)  # ... when b's text is written
+            release.set()
+            for _ in range(200):  # no commit after b's, and settle() is not called
+                if await pool.zcard(queue) == 2:
+                    break
+                await asyncio.sleep(0.02)
+            jobs = [k.decode() for k in await pool.zrange(queue, 0, -1)]
+            assert len(jobs) == 2, jobs
+        finally:
+            release.set()
             await db.settle()
             db.after_commit.remove(hook)
