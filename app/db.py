@@ -572,19 +572,25 @@ def loaded_from_driver(session: AsyncSession, model: type[_T], record: asyncpg.R
     return instance
 
 
-def _python_defaults(model: type[Base], given: frozenset[str]) -> dict[str, Any]:
-    """The column defaults the ORM would fill in (scalars, and callables such as uuid4) for
-    the columns not given; server defaults are left to the server."""
-    out: dict[str, Any] = {}
-    for attr in inspect(model).column_attrs:
-        default = attr.columns[0].default
-        if attr.key in given or default is None:
-            continue
-        if default.is_scalar:
-            out[attr.key] = default.arg
-        elif default.is_callable:
-            out[attr.key] = default.arg(None)
-    return out
+@lru_cache(maxsize=64)
+def _column_defaults(model: type[Base]) -> tuple[tuple[str, Any], ...]:
+    """(attribute, default) for the columns with a scalar or callable (uuid4) default."""
+    return tuple(
+        (attr.key, attr.columns[0].default)
+        for attr in inspect(model).column_attrs
+        if attr.columns[0].default is not None
+        and (attr.columns[0].default.is_scalar or attr.columns[0].default.is_callable)
+    )
+
+
+def _python_defaults(model: type[Base], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The column defaults the ORM would fill in for the columns not given; server defaults
+    are left to the server."""
+    return {
+        key: default.arg if default.is_scalar else default.arg(None)
+        for key, default in _column_defaults(model)
+        if key not in given
+    }
 
 
 @lru_cache(maxsize=64)
@@ -600,7 +606,7 @@ async def driver_insert(session: AsyncSession, model: type[_T], values: Mapping[
     """INSERT one row of `model` through the driver (the columns given; the others take their
     server defaults) and return it as a loaded ORM instance (`loaded_from_driver`). JSON
     values are sent as JSON text."""
-    values = {**_python_defaults(model, frozenset(values)), **values}
+    values = {**_python_defaults(model, values), **values}
     keys = tuple(values)
     jsonb = _jsonb_keys(model)
     args = [json.dumps(values[k]) if k in jsonb else values[k] for k in keys]
