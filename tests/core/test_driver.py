@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import (
     Database,
@@ -25,6 +26,15 @@ from app.incidents.models import Incident, IncidentKind
 from app.students.models import Student
 from tests.conftest import counting_statements, make_org
 from tests.factories import make_student
+
+
+async def _house_points(session: AsyncSession, student_id: uuid.UUID) -> int:
+    """The student's house points, read through the driver (in the session's transaction)."""
+    row = await driver_fetchrow(
+        session, "SELECT house_points FROM students WHERE id = $1", student_id
+    )
+    assert row is not None
+    return int(row[0])
 
 
 async def test_a_connection_the_server_closed_is_replaced_at_checkout(db: Database) -> None:
@@ -59,10 +69,7 @@ async def test_driver_statements_run_in_the_sessions_transaction(db: Database) -
             assert points == 41
             raise RuntimeError("roll it all back")
     async with db.transaction(org.id) as session:
-        row = await driver_fetchrow(
-            session, "SELECT house_points FROM students WHERE id = $1", student.id
-        )
-        assert row is not None and row[0] == 0
+        assert await _house_points(session, student.id) == 0
 
 
 async def test_pending_orm_changes_are_flushed_before_a_driver_statement(db: Database) -> None:
@@ -72,10 +79,7 @@ async def test_pending_orm_changes_are_flushed_before_a_driver_statement(db: Dat
         loaded = await session.get(Student, student.id)
         assert loaded is not None
         loaded.house_points = 7
-        row = await driver_fetchrow(
-            session, "SELECT house_points FROM students WHERE id = $1", student.id
-        )
-        assert row is not None and row[0] == 7
+        assert await _house_points(session, student.id) == 7
 
 
 async def test_driver_errors_are_sqlalchemys_and_a_savepoint_keeps_the_transaction(
@@ -171,10 +175,7 @@ async def test_a_transaction_cancelled_midway_hands_no_one_its_connection(db: Da
             row = await driver_fetchrow(session, "SELECT current_setting('app.org_id')")
             assert row is not None and row[0] == str(b.id)
     async with db.transaction(a.id) as session:
-        row = await driver_fetchrow(
-            session, "SELECT house_points FROM students WHERE id = $1", student.id
-        )
-        assert row is not None and row[0] == 0  # the cancelled UPDATE never committed
+        assert await _house_points(session, student.id) == 0  # the cancelled UPDATE: gone
 
 
 async def test_a_driver_statement_outside_a_begun_transaction_is_refused(db: Database) -> None:
@@ -203,10 +204,7 @@ async def test_a_connection_left_inside_a_transaction_is_not_reused(db: Database
         async with db.transaction(b.id):
             pass
     async with db.transaction(a.id) as session:
-        row = await driver_fetchrow(
-            session, "SELECT house_points FROM students WHERE id = $1", student.id
-        )
-        assert row is not None and row[0] == 0
+        assert await _house_points(session, student.id) == 0
 
 
 async def test_after_commit_steps_run_after_the_answer_and_settle_waits_for_them(
