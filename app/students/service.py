@@ -123,7 +123,7 @@ async def lock_with(
     that lock a student read what else they need with it."""
     row = await driver_fetchrow(session, _get_sql(True, also), org_id, student_id)
     if row is None:
-        raise ServiceError.single(field, "no such student", ErrorCode.NOT_FOUND)
+        raise _no_such_student(field)
     return loaded_from_driver(session, Student, row), tuple(
         row[f"also_{i}"] for i in range(len(also))
     )
@@ -139,8 +139,12 @@ async def require(
 ) -> Student:
     student = await get(session, org_id=org_id, student_id=student_id, lock=lock)
     if student is None:
-        raise ServiceError.single(field, "no such student", ErrorCode.NOT_FOUND)
+        raise _no_such_student(field)
     return student
+
+
+def _no_such_student(field: str) -> ServiceError:
+    return ServiceError.single(field, "no such student", ErrorCode.NOT_FOUND)
 
 
 async def get_many(
